@@ -1,0 +1,43 @@
+//! UUID-backed identifiers, one type per kind of thing so they cannot be mixed up.
+
+/// Defines a `Copy` newtype over `Uuid` with a generator, conversions and hyphenated display.
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident, $generate:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
+        pub struct $name(uuid::Uuid);
+
+        impl $name {
+            /// A fresh id.
+            #[must_use]
+            pub fn generate() -> Self {
+                Self($generate)
+            }
+
+            #[must_use]
+            pub const fn from_uuid(id: uuid::Uuid) -> Self {
+                Self(id)
+            }
+
+            #[must_use]
+            pub const fn as_uuid(self) -> uuid::Uuid {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.0.hyphenated(), f)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0.hyphenated())
+            }
+        }
+    };
+}
+
+pub(crate) use uuid_id;

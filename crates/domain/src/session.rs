@@ -1,0 +1,51 @@
+//! Sessions: the ports behind sign-out (the revocation list) and login throttling.
+//!
+//! Tokens themselves are made and checked by an auth adapter; the domain only knows
+//! a token's id and expiry.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::user::{Email, UserId};
+use crate::{RepoError, Timestamp};
+
+crate::id::uuid_id!(
+    /// The id of one issued token (its `jti` claim): random, one per token.
+    TokenId,
+    Uuid::new_v4()
+);
+
+/// The revocation list: ids of signed-out tokens, kept until the tokens expire.
+///
+/// Shared by every server process through the database, so a sign-out on one
+/// instance is seen by all at once.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RevokedTokenRepository: Send + Sync {
+    /// Puts `jti` on the list until `expires_at`. Revoking the same id twice is not
+    /// an error: the first entry stays.
+    async fn revoke(&self, jti: TokenId, user_id: UserId, expires_at: Timestamp) -> Result<(), RepoError>;
+
+    /// Whether `jti` is on the list (expired entries not yet purged still count).
+    async fn is_revoked(&self, jti: TokenId) -> Result<bool, RepoError>;
+
+    /// Removes the entries that expired before `now`; returns how many.
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, RepoError>;
+}
+
+/// Failed logins per normalised email, for throttling password guessing.
+///
+/// Kept in the database, so that the limit holds across every server process.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LoginAttemptRepository: Send + Sync {
+    /// Records one failed login for `email` at `at`.
+    async fn record_failure(&self, email: &Email, at: Timestamp) -> Result<(), RepoError>;
+
+    /// The instants of the failed logins for `email` at or after `since`, newest first,
+    /// at most `limit` of them.
+    async fn recent_failures(&self, email: &Email, since: Timestamp, limit: u32) -> Result<Vec<Timestamp>, RepoError>;
+
+    /// Forgets the failures before `before`; returns how many.
+    async fn purge_before(&self, before: Timestamp) -> Result<u64, RepoError>;
+}

@@ -1,0 +1,316 @@
+//! The task use cases: every rule of the contract about tasks that is not HTTP.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::change::{Edit, NewTask, TaskPatch};
+use super::cursor::{self, CursorError};
+use super::ports::{StatusCounts, TagCount, TaskChanges, TaskRepository, TaskUpdate};
+use super::query::{SearchTerm, TaskFilter, TaskOrder, TaskQuery};
+use super::{Priority, Tag, Task, TaskId, TaskStatus};
+use crate::user::UserId;
+use crate::{Clock, DomainError, RepoError, Timestamp, ValidationErrors};
+
+/// How often a write that lost a race to a concurrent writer is tried again before
+/// giving up with [`DomainError::Conflict`]. Every lost race means another writer won,
+/// so this bounds the wait without ever spinning idle.
+const MAX_ATTEMPTS: usize = 64;
+
+/// The most ids one bulk request may name.
+pub const MAX_BULK_IDS: usize = 1000;
+/// The most tasks one page holds, and the default page size.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+/// The most reminders one request returns.
+pub const MAX_REMINDERS: u32 = 100;
+
+/// A listing request as a client makes it, already parsed into domain values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListRequest {
+    pub status: Option<TaskStatus>,
+    pub search: Option<SearchTerm>,
+    pub priorities: Vec<Priority>,
+    pub tags: Vec<Tag>,
+    pub due_after: Option<Timestamp>,
+    pub due_before: Option<Timestamp>,
+    /// Only `Pending` tasks whose `due_at` has passed.
+    pub overdue: bool,
+    pub order: TaskOrder,
+    /// 1 to [`MAX_PAGE_SIZE`]; `None` is the maximum.
+    pub limit: Option<u32>,
+    /// A `next_cursor` of an earlier page of the same query.
+    pub cursor: Option<String>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    /// Tasks matching the filter, over all pages.
+    pub total: u64,
+    /// All of the user's tasks by status, whatever the filter.
+    pub counts: StatusCounts,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// What a bulk delete removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkDelete {
+    Ids(Vec<TaskId>),
+    Status(TaskStatus),
+}
+
+/// The answer of a bulk completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkCompleted {
+    /// Distinct ids named (all are `Completed` now).
+    pub updated: u64,
+    /// Next occurrences of recurring tasks created.
+    pub created: u64,
+}
+
+/// A user's statistics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Statistics {
+    pub total: u64,
+    pub pending: u64,
+    pub completed: u64,
+    /// `completed / total`, 0 without tasks.
+    pub completion_rate: f64,
+    pub overdue: u64,
+    pub due_next_24h: u64,
+    pub pending_low: u64,
+    pub pending_medium: u64,
+    pub pending_high: u64,
+}
+
+/// The task use cases, over a task repository and a clock.
+///
+/// `user_id` is always the authenticated user: every use case acts on that user's
+/// tasks only, and answers [`DomainError::Forbidden`] for a task of someone else.
+#[derive(Clone)]
+pub struct TaskService {
+    tasks: Arc<dyn TaskRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for TaskService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskService").finish_non_exhaustive()
+    }
+}
+
+impl TaskService {
+    pub fn new(tasks: Arc<dyn TaskRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { tasks, clock }
+    }
+
+    /// Creates a `Pending` task.
+    pub async fn create(&self, user_id: UserId, new: NewTask) -> Result<Task, DomainError> {
+        let task = new.into_task(user_id, self.clock.now())?;
+        self.tasks.insert(&task).await?;
+        Ok(task)
+    }
+
+    /// The user's task; `NotFound`, or `Forbidden` when it is someone else's.
+    pub async fn get(&self, user_id: UserId, id: TaskId) -> Result<Task, DomainError> {
+        match self.tasks.get(user_id, id).await? {
+            Some(task) => Ok(task),
+            None => Err(self.miss(user_id, id).await),
+        }
+    }
+
+    /// Changes the fields `patch` names; an empty patch is a validation error.
+    pub async fn update(&self, user_id: UserId, id: TaskId, patch: TaskPatch) -> Result<Task, DomainError> {
+        if patch.is_empty() {
+            return Err(ValidationErrors::single("body", "must set at least one field").into());
+        }
+        self.edit(user_id, id, &patch).await
+    }
+
+    /// Marks the task `Completed` (or `Pending` with `completed == false`).
+    pub async fn set_completed(&self, user_id: UserId, id: TaskId, completed: bool) -> Result<Task, DomainError> {
+        let status = if completed { TaskStatus::Completed } else { TaskStatus::Pending };
+        self.edit(user_id, id, &TaskPatch::status(status)).await
+    }
+
+    /// Deletes the task for good (only this occurrence of a recurring task).
+    pub async fn delete(&self, user_id: UserId, id: TaskId) -> Result<(), DomainError> {
+        match self.tasks.delete_all(user_id, &[id]).await {
+            Ok(_) => Ok(()),
+            Err(RepoError::Conflict(_)) => Err(self.miss(user_id, id).await),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Completes every named task, all or nothing: `MissingTasks` when any does not
+    /// exist, else `ForbiddenTasks` when any is someone else's, and then nothing changed.
+    pub async fn bulk_complete(&self, user_id: UserId, ids: Vec<TaskId>) -> Result<BulkCompleted, DomainError> {
+        let ids = distinct_bulk_ids(ids)?;
+        for _ in 0..MAX_ATTEMPTS {
+            let found = self.tasks.get_many(user_id, &ids).await?;
+            if found.len() < ids.len() {
+                return Err(self.bulk_miss(&ids, &found).await);
+            }
+            let now = self.clock.now();
+            let mut changes = TaskChanges::default();
+            for task in &found {
+                if let Edit::Changed { task: next, spawned } =
+                    task.edit(&TaskPatch::status(TaskStatus::Completed), now)?
+                {
+                    changes.updates.push(TaskUpdate { task: next, expected: task.revision, tags_changed: false });
+                    changes.inserts.extend(spawned);
+                }
+            }
+            let done = BulkCompleted { updated: ids.len() as u64, created: changes.inserts.len() as u64 };
+            if changes.updates.is_empty() {
+                return Ok(done);
+            }
+            match self.tasks.apply(user_id, &changes).await {
+                Ok(()) => return Ok(done),
+                Err(RepoError::Conflict(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(DomainError::Conflict)
+    }
+
+    /// Deletes the named tasks (all or nothing, like [`bulk_complete`](Self::bulk_complete))
+    /// or all tasks in a status. Returns how many were deleted.
+    pub async fn bulk_delete(&self, user_id: UserId, what: BulkDelete) -> Result<u64, DomainError> {
+        let ids = match what {
+            BulkDelete::Status(status) => return Ok(self.tasks.delete_with_status(user_id, status).await?),
+            BulkDelete::Ids(ids) => distinct_bulk_ids(ids)?,
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            match self.tasks.delete_all(user_id, &ids).await {
+                Ok(deleted) => return Ok(deleted),
+                Err(RepoError::Conflict(_)) => {
+                    let found = self.tasks.get_many(user_id, &ids).await?;
+                    if found.len() < ids.len() {
+                        return Err(self.bulk_miss(&ids, &found).await);
+                    }
+                    // Every task is there again: a concurrent change; try once more.
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(DomainError::Conflict)
+    }
+
+    /// One page of the user's tasks, with the totals of the contract.
+    pub async fn list(&self, user_id: UserId, request: ListRequest) -> Result<TaskPage, DomainError> {
+        let ListRequest { status, search, priorities, tags, due_after, due_before, overdue, order, limit, cursor } =
+            request;
+        let limit = limit.unwrap_or(MAX_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+            return Err(ValidationErrors::single("limit", format!("must be between 1 and {MAX_PAGE_SIZE}")).into());
+        }
+        let now = self.clock.now();
+        let filter =
+            TaskFilter { status, search, priorities, tags, due_after, due_before, overdue_at: overdue.then_some(now) }
+                .normalized();
+        let fingerprint = cursor::fingerprint(&filter, &order);
+        let after = cursor
+            .map(|text| cursor::decode(&text, fingerprint, &order))
+            .transpose()
+            .map_err(|error: CursorError| ValidationErrors::single("cursor", error))?;
+        let query = TaskQuery { filter, order, after, limit: limit + 1 };
+
+        let mut tasks = self.tasks.list(user_id, &query).await?;
+        let next_cursor = if tasks.len() > limit as usize {
+            tasks.truncate(limit as usize);
+            tasks.last().map(|last| cursor::encode(fingerprint, &order.position_of(last)))
+        } else {
+            None
+        };
+        let counts = self.tasks.count_by_status(user_id).await?;
+        let total = if query.filter.is_status_only() {
+            query.filter.status.map_or(counts.total(), |status| counts.of(status))
+        } else {
+            self.tasks.count(user_id, &query).await?
+        };
+        Ok(TaskPage { tasks, total, counts, next_cursor })
+    }
+
+    /// The user's statistics now.
+    pub async fn statistics(&self, user_id: UserId) -> Result<Statistics, DomainError> {
+        let counts = self.tasks.counts(user_id, self.clock.now()).await?;
+        let total = counts.by_status.total();
+        #[allow(clippy::cast_precision_loss)] // exact below 2^53 tasks
+        let completion_rate = if total == 0 { 0.0 } else { counts.by_status.completed as f64 / total as f64 };
+        Ok(Statistics {
+            total,
+            pending: counts.by_status.pending,
+            completed: counts.by_status.completed,
+            completion_rate,
+            overdue: counts.overdue,
+            due_next_24h: counts.due_next_24h,
+            pending_low: counts.pending_low,
+            pending_medium: counts.pending_medium,
+            pending_high: counts.pending_high,
+        })
+    }
+
+    /// `Pending` tasks whose reminder time has come, earliest first, at most 100.
+    pub async fn reminders(&self, user_id: UserId) -> Result<Vec<Task>, DomainError> {
+        Ok(self.tasks.due_reminders(user_id, self.clock.now(), MAX_REMINDERS).await?)
+    }
+
+    /// Every tag the user's tasks carry, with counts, by name.
+    pub async fn tags(&self, user_id: UserId) -> Result<Vec<TagCount>, DomainError> {
+        Ok(self.tasks.tag_counts(user_id).await?)
+    }
+
+    /// Read, change, write if nobody wrote in between; else read again.
+    async fn edit(&self, user_id: UserId, id: TaskId, patch: &TaskPatch) -> Result<Task, DomainError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let current = self.get(user_id, id).await?;
+            let (task, spawned) = match current.edit(patch, self.clock.now())? {
+                Edit::Unchanged => return Ok(current),
+                Edit::Changed { task, spawned } => (task, spawned),
+            };
+            let tags_changed = task.tags != current.tags;
+            let changes = TaskChanges {
+                updates: vec![TaskUpdate { task: task.clone(), expected: current.revision, tags_changed }],
+                inserts: spawned.into_iter().collect(),
+            };
+            match self.tasks.apply(user_id, &changes).await {
+                Ok(()) => return Ok(task),
+                Err(RepoError::Conflict(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(DomainError::Conflict)
+    }
+
+    /// Why the user's task `id` was not found: someone else's, or nobody's.
+    async fn miss(&self, user_id: UserId, id: TaskId) -> DomainError {
+        match self.tasks.owners(&[id]).await {
+            Ok(owners) if owners.iter().any(|&(_, owner)| owner != user_id) => DomainError::Forbidden,
+            Ok(_) => DomainError::NotFound,
+            Err(error) => error.into(),
+        }
+    }
+
+    /// Why some of `ids` were not among `found`: missing ones win over forbidden ones.
+    async fn bulk_miss(&self, ids: &[TaskId], found: &[Task]) -> DomainError {
+        let found: HashSet<TaskId> = found.iter().map(|t| t.id).collect();
+        let absent: Vec<TaskId> = ids.iter().copied().filter(|id| !found.contains(id)).collect();
+        let owned: HashSet<TaskId> = match self.tasks.owners(&absent).await {
+            Ok(owners) => owners.into_iter().map(|(id, _)| id).collect(),
+            Err(error) => return error.into(),
+        };
+        let (forbidden, missing): (Vec<TaskId>, Vec<TaskId>) = absent.into_iter().partition(|id| owned.contains(id));
+        if missing.is_empty() { DomainError::ForbiddenTasks(forbidden) } else { DomainError::MissingTasks(missing) }
+    }
+}
+
+/// The distinct ids of a bulk request, in the order given: 1 to [`MAX_BULK_IDS`] of them.
+fn distinct_bulk_ids(ids: Vec<TaskId>) -> Result<Vec<TaskId>, ValidationErrors> {
+    if ids.is_empty() || ids.len() > MAX_BULK_IDS {
+        return Err(ValidationErrors::single("task_ids", format!("must hold 1 to {MAX_BULK_IDS} ids")));
+    }
+    let mut seen = HashSet::with_capacity(ids.len());
+    Ok(ids.into_iter().filter(|id| seen.insert(*id)).collect())
+}

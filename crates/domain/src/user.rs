@@ -1,0 +1,9 @@
+//! Users: who owns tasks. Value types for what they register with, and their repository port.
+
+mod model;
+mod ports;
+
+pub use model::{Email, EmailError, Password, PasswordError, PasswordHash, User, UserId, UserName, UserNameError};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::MockUserRepository;
+pub use ports::UserRepository;
