@@ -1,0 +1,328 @@
+//! The entry point: a `Database` built from a URL, handing out the domain's ports.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool::Runtime;
+use diesel_async::AsyncPgConnection;
+use diesel_async::RunQueryDsl;
+use diesel_async::pooled_connection::deadpool::Pool as Deadpool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use todo_domain::RepoError;
+use todo_domain::session::{LoginAttemptRepository, RevokedTokenRepository};
+use todo_domain::task::TaskRepository;
+use todo_domain::user::UserRepository;
+
+use crate::backend::{Pool, with_connection};
+use crate::migrations::{self, BoxError, Target};
+use crate::{postgres, sqlite};
+
+/// Where the data lives: `postgres://…` (or `postgresql://…`), `sqlite://PATH`, or
+/// `sqlite://:memory:` (a private in-memory database, for tests).
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    SqliteFile(PathBuf),
+    SqliteMemory,
+}
+
+/// The URL is neither PostgreSQL nor SQLite.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must start with postgres://, postgresql:// or sqlite:// (e.g. sqlite://todo.db)")]
+pub struct UrlError;
+
+impl FromStr for DatabaseUrl {
+    type Err = UrlError;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            Some(":memory:") => Ok(Self::SqliteMemory),
+            Some(path) if !path.is_empty() && !path.contains('\0') => Ok(Self::SqliteFile(PathBuf::from(path))),
+            _ => Err(UrlError),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    /// Never prints a PostgreSQL password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Postgres(url) => write!(f, "Postgres({})", redact_password(url)),
+            Self::SqliteFile(path) => write!(f, "SqliteFile({})", path.display()),
+            Self::SqliteMemory => f.write_str("SqliteMemory"),
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split_once(':').map_or(credentials, |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// How to reach the database and how patient to be with it.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: DatabaseUrl,
+    /// Connections per process (an in-memory SQLite database always has one).
+    pub pool_size: usize,
+    /// Longest wait for a free connection or a new one before answering "unavailable".
+    pub acquire_timeout: Duration,
+    /// Longest a PostgreSQL statement may run; on SQLite, the longest wait for the
+    /// write lock.
+    pub statement_timeout: Duration,
+}
+
+impl DatabaseConfig {
+    /// Defaults for everything but the URL: 10 connections, 5 s timeouts.
+    #[must_use]
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url, pool_size: 10, acquire_timeout: Duration::from_secs(5), statement_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// The database could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot build the connection pool: {0}")]
+    Pool(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] RepoError),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[source] BoxError),
+}
+
+/// Which database a [`Database`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A connection pool to a migrated database, and the ports over it.
+#[derive(Clone)]
+pub struct Database {
+    pub(crate) pool: Pool,
+    config: Arc<DatabaseConfig>,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database").field("url", &self.config.url).finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens the pool and runs every pending migration.
+    pub async fn connect(config: DatabaseConfig) -> Result<Self, ConnectError> {
+        Self::connect_at(config, Target::Latest).await
+    }
+
+    /// Opens the pool and runs the pending migrations up to `target`.
+    pub async fn connect_at(config: DatabaseConfig, target: Target) -> Result<Self, ConnectError> {
+        let database = Self { pool: build_pool(&config)?, config: Arc::new(config) };
+        database.migrate(target).await?;
+        Ok(database)
+    }
+
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Postgres(_) => Backend::Postgres,
+            Pool::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Runs pending migrations up to `target`.
+    pub async fn migrate(&self, target: Target) -> Result<(), ConnectError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut connection = pool.get().await.map_err(|e| ConnectError::Connect(crate::error::from_pool(e)))?;
+                connection
+                    .spawn_blocking(move |c| Ok(migrations::run_sqlite(c, target).map_err(|e| e.to_string())))
+                    .await
+                    .map_err(|e| ConnectError::Migrate(e.into()))?
+                    .map_err(|e| ConnectError::Migrate(e.into()))
+            }
+            Pool::Postgres(_) => {
+                let Self { config, .. } = self;
+                let (url, config) = (postgres_url(config), config.clone());
+                on_own_runtime(
+                    move || async move {
+                        postgres::connect(&url, config.acquire_timeout, config.statement_timeout)
+                            .await
+                            .map_err(BoxError::from)
+                    },
+                    move |connection| migrations::run_postgres(connection, target),
+                )
+                .await
+                .map_err(ConnectError::Migrate)
+            }
+        }
+    }
+
+    /// Reverts every migration (for the migration tests: all up, all down, all up).
+    pub async fn revert_all_migrations(&self) -> Result<(), ConnectError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut connection = pool.get().await.map_err(|e| ConnectError::Connect(crate::error::from_pool(e)))?;
+                connection
+                    .spawn_blocking(|c| Ok(migrations::revert_sqlite(c).map_err(|e| e.to_string())))
+                    .await
+                    .map_err(|e| ConnectError::Migrate(e.into()))?
+                    .map_err(|e| ConnectError::Migrate(e.into()))
+            }
+            Pool::Postgres(_) => {
+                let config = self.config.clone();
+                let url = postgres_url(&config);
+                on_own_runtime(
+                    move || async move {
+                        postgres::connect(&url, config.acquire_timeout, config.statement_timeout)
+                            .await
+                            .map_err(BoxError::from)
+                    },
+                    migrations::revert_postgres,
+                )
+                .await
+                .map_err(ConnectError::Migrate)
+            }
+        }
+    }
+
+    /// Whether the database answers a trivial query now (the readiness probe).
+    pub async fn ping(&self) -> Result<(), RepoError> {
+        with_connection!(&self.pool, |conn| {
+            diesel::sql_query("SELECT 1").execute(conn).await?;
+            Ok(())
+        })
+    }
+
+    #[must_use]
+    pub fn users(&self) -> Arc<dyn UserRepository> {
+        Arc::new(crate::users::Users::new(self.pool.clone()))
+    }
+
+    #[must_use]
+    pub fn tasks(&self) -> Arc<dyn TaskRepository> {
+        Arc::new(crate::tasks::Tasks::new(self.pool.clone()))
+    }
+
+    #[must_use]
+    pub fn revoked_tokens(&self) -> Arc<dyn RevokedTokenRepository> {
+        Arc::new(crate::sessions::RevokedTokens::new(self.pool.clone()))
+    }
+
+    #[must_use]
+    pub fn login_attempts(&self) -> Arc<dyn LoginAttemptRepository> {
+        Arc::new(crate::sessions::LoginAttempts::new(self.pool.clone()))
+    }
+}
+
+fn postgres_url(config: &DatabaseConfig) -> String {
+    match &config.url {
+        DatabaseUrl::Postgres(url) => url.clone(),
+        DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory => String::new(),
+    }
+}
+
+fn build_pool(config: &DatabaseConfig) -> Result<Pool, ConnectError> {
+    let acquire = Some(config.acquire_timeout);
+    let statement_timeout = config.statement_timeout;
+    let connect_timeout = config.acquire_timeout;
+    match &config.url {
+        DatabaseUrl::Postgres(url) => {
+            let mut manager = ManagerConfig::<AsyncPgConnection>::default();
+            // A checkout costs nothing: a closed connection is dropped by the pool's own
+            // check (`is_broken`) and the next one is opened afresh, so the process
+            // recovers by itself when the database comes back.
+            manager.recycling_method = RecyclingMethod::Fast;
+            manager.custom_setup =
+                Box::new(move |url| Box::pin(postgres::connect(url, connect_timeout, statement_timeout)));
+            Deadpool::builder(AsyncDieselConnectionManager::new_with_config(url, manager))
+                .max_size(config.pool_size.max(1))
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(acquire)
+                .create_timeout(acquire)
+                .build()
+                .map(Pool::Postgres)
+                .map_err(|e| ConnectError::Pool(e.to_string()))
+        }
+        DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory => {
+            let (path, size) = match &config.url {
+                DatabaseUrl::SqliteFile(path) => (path.to_string_lossy().into_owned(), config.pool_size.max(1)),
+                // Every connection to ":memory:" is a database of its own: keep one.
+                _ => (":memory:".to_owned(), 1),
+            };
+            let mut manager = ManagerConfig::<sqlite::Connection>::default();
+            manager.recycling_method = RecyclingMethod::Fast;
+            manager.custom_setup = Box::new(move |path| Box::pin(sqlite::connect(path, statement_timeout)));
+            Deadpool::builder(AsyncDieselConnectionManager::new_with_config(path, manager))
+                .max_size(size)
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(acquire)
+                .build()
+                .map(Pool::Sqlite)
+                .map_err(|e| ConnectError::Pool(e.to_string()))
+        }
+    }
+}
+
+/// Runs `work` on a connection from `connect`, on a thread of its own with a runtime of
+/// its own: diesel's migration harness is synchronous and drives the async connection
+/// with `block_on`, which must not happen on the caller's runtime (actix runs a
+/// single-threaded one).
+async fn on_own_runtime<C, F, W>(connect: C, work: W) -> Result<(), BoxError>
+where
+    C: FnOnce() -> F + Send + 'static,
+    F: Future<Output = Result<AsyncPgConnection, BoxError>>,
+    W: FnOnce(AsyncPgConnection) -> Result<(), BoxError> + Send + 'static,
+{
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("migrations".into())
+        .spawn(move || {
+            let outcome = (|| {
+                let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+                let connection = runtime.block_on(connect())?;
+                let _context = runtime.enter();
+                work(connection)
+            })();
+            let _ = done.send(outcome.map_err(|e| e.to_string()));
+        })
+        .map_err(BoxError::from)?;
+    result.await.map_err(BoxError::from)?.map_err(BoxError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!("sqlite://todo.db".parse(), Ok(DatabaseUrl::SqliteFile("todo.db".into())));
+        assert_eq!("sqlite:///var/lib/todo.db".parse(), Ok(DatabaseUrl::SqliteFile("/var/lib/todo.db".into())));
+        assert_eq!("sqlite://:memory:".parse(), Ok(DatabaseUrl::SqliteMemory));
+        assert!(matches!("postgres://u:p@h/db".parse(), Ok(DatabaseUrl::Postgres(_))));
+        assert!(matches!("postgresql://h/db?sslmode=require".parse(), Ok(DatabaseUrl::Postgres(_))));
+        for bad in ["", "mysql://h/db", "sqlite://", "todo.db", "http://x"] {
+            assert_eq!(bad.parse::<DatabaseUrl>(), Err(UrlError), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_never_print() {
+        let url: DatabaseUrl = "postgres://ann:s3cret@db.example.com:5432/todo".parse().unwrap();
+        assert_eq!(format!("{url:?}"), "Postgres(postgres://ann:***@db.example.com:5432/todo)");
+    }
+}

@@ -1,0 +1,88 @@
+//! The one place where database failures become the domain's `RepoError`.
+//!
+//! Nothing here leaks SQL or driver text to clients: the domain keeps the source for
+//! logs and the server shows only a generic message.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use todo_domain::RepoError;
+
+/// What a query body can fail with: a database error, a lost race, or a stored row
+/// the domain refuses.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    #[error(transparent)]
+    Db(#[from] DieselError),
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl From<Error> for RepoError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Db(error) => from_diesel(error),
+            Error::Conflict(what) => RepoError::Conflict(what),
+            Error::Corrupt(what) => RepoError::Internal(what.into()),
+        }
+    }
+}
+
+/// Messages of errors that mean "the database is not serving right now".
+const UNAVAILABLE_MESSAGES: [&str; 6] = [
+    "canceling statement due to statement timeout",
+    "terminating connection",
+    "the database system is",
+    "database is locked",
+    "database is busy",
+    "connection",
+];
+
+fn from_diesel(error: DieselError) -> RepoError {
+    match &error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => RepoError::Conflict("unique violation"),
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+            RepoError::Conflict("serialization failure")
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
+        | DieselError::BrokenTransactionManager => RepoError::Unavailable(error.into()),
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+            if UNAVAILABLE_MESSAGES.iter().any(|m| info.message().contains(m)) =>
+        {
+            RepoError::Unavailable(error.into())
+        }
+        _ => RepoError::Internal(error.into()),
+    }
+}
+
+/// A connection could not be had from the pool: every such failure means the
+/// database is not reachable in time.
+pub(crate) fn from_pool<E: std::error::Error + Send + Sync + 'static>(error: E) -> RepoError {
+    RepoError::Unavailable(error.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_violations_are_conflicts_and_timeouts_are_unavailable() {
+        let unique = DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, Box::new("dup".to_owned()));
+        assert!(matches!(RepoError::from(Error::Db(unique)), RepoError::Conflict(_)));
+        let timeout = DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("canceling statement due to statement timeout".to_owned()),
+        );
+        assert!(matches!(RepoError::from(Error::Db(timeout)), RepoError::Unavailable(_)));
+        let locked = DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new("database is locked".to_owned()));
+        assert!(matches!(RepoError::from(Error::Db(locked)), RepoError::Unavailable(_)));
+    }
+
+    #[test]
+    fn other_failures_are_internal() {
+        let check = DieselError::DatabaseError(DatabaseErrorKind::CheckViolation, Box::new("check".to_owned()));
+        assert!(matches!(RepoError::from(Error::Db(check)), RepoError::Internal(_)));
+        assert!(matches!(RepoError::from(Error::Db(DieselError::NotFound)), RepoError::Internal(_)));
+        assert!(matches!(RepoError::from(Error::Corrupt("bad title".into())), RepoError::Internal(_)));
+    }
+}

@@ -1,0 +1,110 @@
+//! The revocation list and the failed-login log over either backend.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use todo_domain::session::{LoginAttemptRepository, RevokedTokenRepository, TokenId};
+use todo_domain::user::{Email, UserId};
+use todo_domain::{RepoError, Timestamp};
+
+use crate::backend::{Pool, with_connection};
+use crate::error::Error;
+use crate::rows::timestamp;
+use crate::sql::{Id, Instant};
+
+pub(crate) struct RevokedTokens {
+    pool: Pool,
+}
+
+impl RevokedTokens {
+    pub(crate) fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl RevokedTokenRepository for RevokedTokens {
+    async fn revoke(&self, jti: TokenId, user_id: UserId, expires_at: Timestamp) -> Result<(), RepoError> {
+        with_connection!(&self.pool, |conn| {
+            diesel::insert_into(revoked_tokens::table)
+                .values((
+                    revoked_tokens::jti.eq(Id(jti.as_uuid())),
+                    revoked_tokens::user_id.eq(Id(user_id.as_uuid())),
+                    revoked_tokens::expires_at.eq(Instant::from(expires_at)),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    async fn is_revoked(&self, jti: TokenId) -> Result<bool, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            // A primary-key probe: one index lookup.
+            let revoked = diesel::select(diesel::dsl::exists(
+                revoked_tokens::table.filter(revoked_tokens::jti.eq(Id(jti.as_uuid()))),
+            ))
+            .get_result::<bool>(conn)
+            .await?;
+            Ok::<_, Error>(revoked)
+        })
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let purged =
+                diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(Instant::from(now))))
+                    .execute(conn)
+                    .await?;
+            Ok::<_, Error>(purged as u64)
+        })
+    }
+}
+
+pub(crate) struct LoginAttempts {
+    pool: Pool,
+}
+
+impl LoginAttempts {
+    pub(crate) fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl LoginAttemptRepository for LoginAttempts {
+    async fn record_failure(&self, email: &Email, at: Timestamp) -> Result<(), RepoError> {
+        with_connection!(&self.pool, |conn| {
+            diesel::insert_into(login_failures::table)
+                .values((login_failures::email.eq(email.as_str()), login_failures::failed_at.eq(Instant::from(at))))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    async fn recent_failures(&self, email: &Email, since: Timestamp, limit: u32) -> Result<Vec<Timestamp>, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let instants: Vec<Instant> = login_failures::table
+                .filter(login_failures::email.eq(email.as_str()))
+                .filter(login_failures::failed_at.ge(Instant::from(since)))
+                .order(login_failures::failed_at.desc())
+                .limit(i64::from(limit))
+                .select(login_failures::failed_at)
+                .load(conn)
+                .await?;
+            instants.into_iter().map(timestamp).collect::<Result<Vec<_>, _>>()
+        })
+    }
+
+    async fn purge_before(&self, before: Timestamp) -> Result<u64, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let purged =
+                diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(Instant::from(before))))
+                    .execute(conn)
+                    .await?;
+            Ok::<_, Error>(purged as u64)
+        })
+    }
+}

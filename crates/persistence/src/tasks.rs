@@ -1,0 +1,529 @@
+//! The task repository over either backend.
+//!
+//! Every query filters by `user_id` first: it is the tenant key that leads the primary
+//! key and every index, so each query is an index range scan within one user's tasks
+//! (see `docs/scaling.md`). Only `owners` looks across users, on the miss path.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+use todo_domain::task::{
+    DUE_SOON, Direction, Recurrence, SortKey, SortValue, StatusCounts, Tag, TagCount, Task, TaskChanges, TaskCounts,
+    TaskDescription, TaskFilter, TaskId, TaskQuery, TaskRepository, TaskStatus,
+};
+use todo_domain::user::UserId;
+use todo_domain::{RepoError, Timestamp};
+
+use crate::backend::{Pool, with_connection};
+use crate::error::Error;
+use crate::rows::{TaskRow, join_tags, task_columns, tasks_from};
+use crate::sql::{Id, Instant};
+
+pub(crate) struct Tasks {
+    pool: Pool,
+}
+
+impl Tasks {
+    pub(crate) fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+}
+
+/// The columns of a task that a write sets, as `column.eq(value)` pairs.
+macro_rules! task_changes {
+    ($task:expr) => {{
+        let task: &Task = $task;
+        (
+            tasks::title.eq(task.title.as_str()),
+            tasks::title_key.eq(task.title_key()),
+            tasks::description.eq(task.description.as_ref().map(TaskDescription::as_str)),
+            tasks::description_key.eq(task.description_key()),
+            tasks::status.eq(task.status.as_str()),
+            tasks::priority.eq(task.priority.rank()),
+            tasks::tags.eq(join_tags(&task.tags)),
+            tasks::due_at.eq(task.due_at.map(Instant::from)),
+            tasks::remind_at.eq(task.remind_at.map(Instant::from)),
+            tasks::recurrence.eq(task.recurrence.map(Recurrence::as_str)),
+            tasks::next_occurrence_id.eq(task.next_occurrence_id.map(|id| Id(id.as_uuid()))),
+            tasks::updated_at.eq(Instant::from(task.updated_at)),
+            tasks::completed_at.eq(task.completed_at.map(Instant::from)),
+            tasks::revision.eq(task.revision.0),
+        )
+    }};
+}
+
+/// Inserts a task and its tag rows on `$conn` (inside the caller's transaction).
+macro_rules! insert_task {
+    ($conn:expr, $task:expr) => {{
+        let task: &Task = $task;
+        diesel::insert_into(tasks::table)
+            .values((
+                tasks::user_id.eq(Id(task.user_id.as_uuid())),
+                tasks::id.eq(Id(task.id.as_uuid())),
+                tasks::created_at.eq(Instant::from(task.created_at)),
+                task_changes!(task),
+            ))
+            .execute(&mut *$conn)
+            .await?;
+        insert_tags!($conn, task);
+    }};
+}
+
+/// Inserts the tag rows of a task.
+macro_rules! insert_tags {
+    ($conn:expr, $task:expr) => {{
+        let task: &Task = $task;
+        if !task.tags.is_empty() {
+            let rows: Vec<_> = task
+                .tags
+                .as_slice()
+                .iter()
+                .map(|tag| {
+                    (
+                        task_tags::user_id.eq(Id(task.user_id.as_uuid())),
+                        task_tags::tag.eq(tag.as_str()),
+                        task_tags::task_id.eq(Id(task.id.as_uuid())),
+                    )
+                })
+                .collect();
+            insert_rows!(&mut *$conn, task_tags::table, &rows);
+        }
+    }};
+}
+
+/// The user's tasks matching `$filter`, as a boxed query (so conditions can be added).
+macro_rules! filtered {
+    ($user:expr, $filter:expr) => {{
+        let user: Id = $user;
+        let filter: &TaskFilter = $filter;
+        let mut query = tasks::table.filter(tasks::user_id.eq(user)).into_boxed();
+        if let Some(status) = filter.status {
+            query = query.filter(tasks::status.eq(status.as_str()));
+        }
+        if let Some(term) = &filter.search {
+            let pattern = like_pattern(term.as_str());
+            query = query.filter(
+                tasks::title_key
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(tasks::description_key.like(pattern).escape('\\').assume_not_null()),
+            );
+        }
+        if !filter.priorities.is_empty() {
+            query =
+                query.filter(tasks::priority.eq_any(filter.priorities.iter().map(|p| p.rank()).collect::<Vec<_>>()));
+        }
+        for tag in &filter.tags {
+            query = query.filter(
+                tasks::id.eq_any(
+                    task_tags::table
+                        .filter(task_tags::user_id.eq(user))
+                        .filter(task_tags::tag.eq(tag.as_str()))
+                        .select(task_tags::task_id),
+                ),
+            );
+        }
+        if let Some(after) = filter.due_after {
+            query = query.filter(tasks::due_at.ge(Instant::from(after)));
+        }
+        if let Some(before) = filter.due_before {
+            query = query.filter(tasks::due_at.lt(Instant::from(before)));
+        }
+        if let Some(now) = filter.overdue_at {
+            query = query
+                .filter(tasks::status.eq(TaskStatus::Pending.as_str()))
+                .filter(tasks::due_at.lt(Instant::from(now)));
+        }
+        query
+    }};
+}
+
+/// Keeps the rows strictly after (`$value`, `$id`) in `$direction` on `$column`, then id.
+/// The redundant `column >= value` (or `<=`) bounds the index scan where the keyset
+/// starts, instead of filtering every row before it.
+macro_rules! after_position {
+    ($query:expr, $column:expr, $value:expr, $id:expr, $direction:expr) => {{
+        let (value, id) = ($value, $id);
+        match $direction {
+            Direction::Asc => $query
+                .filter($column.ge(value.clone()))
+                .filter($column.gt(value.clone()).or($column.eq(value).and(tasks::id.gt(id)))),
+            Direction::Desc => $query
+                .filter($column.le(value.clone()))
+                .filter($column.lt(value.clone()).or($column.eq(value).and(tasks::id.lt(id)))),
+        }
+    }};
+}
+
+/// Orders by `$column`, then id, both in `$direction`.
+macro_rules! ordered_by {
+    ($query:expr, $column:expr, $direction:expr) => {
+        match $direction {
+            Direction::Asc => $query.order(($column.asc(), tasks::id.asc())),
+            Direction::Desc => $query.order(($column.desc(), tasks::id.desc())),
+        }
+    };
+}
+
+/// One page sorted on a non-null `$column`, after the position's `$value` if any.
+macro_rules! page_by {
+    ($conn:expr, $user:expr, $query:expr, $column:expr, $value:expr) => {{
+        let query: &TaskQuery = $query;
+        let mut page = filtered!($user, &query.filter);
+        if let Some((value, id)) = $value {
+            page = after_position!(page, $column, value, id, query.order.direction);
+        }
+        let rows: Vec<TaskRow> = ordered_by!(page, $column, query.order.direction)
+            .select(task_columns!())
+            .limit(i64::from(query.limit))
+            .load(&mut *$conn)
+            .await?;
+        tasks_from(rows)
+    }};
+}
+
+/// `%term%` for LIKE, with LIKE's own wildcards in the term taken literally.
+fn like_pattern(term: &str) -> String {
+    let mut pattern = String::with_capacity(term.len() + 2);
+    pattern.push('%');
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+fn uuids(ids: &[TaskId]) -> Vec<Id> {
+    ids.iter().map(|id| Id(id.as_uuid())).collect()
+}
+
+/// The statistics in one pass over the user's tasks. `$1` user, `$2` now, `$3` now + 24 h.
+const COUNTS_SQL: &str = "SELECT \
+    COUNT(*) FILTER (WHERE status = 'Pending') AS pending, \
+    COUNT(*) FILTER (WHERE status = 'Completed') AS completed, \
+    COUNT(*) FILTER (WHERE status = 'Pending' AND due_at < $2) AS overdue, \
+    COUNT(*) FILTER (WHERE status = 'Pending' AND due_at >= $2 AND due_at < $3) AS due_next_24h, \
+    COUNT(*) FILTER (WHERE status = 'Pending' AND priority = 0) AS pending_low, \
+    COUNT(*) FILTER (WHERE status = 'Pending' AND priority = 1) AS pending_medium, \
+    COUNT(*) FILTER (WHERE status = 'Pending' AND priority = 2) AS pending_high \
+    FROM tasks WHERE user_id = $1";
+
+/// [`COUNTS_SQL`] with the backend's parameter marker.
+fn counts_sql(parameter: char) -> &'static str {
+    static SQLITE: LazyLock<String> = LazyLock::new(|| COUNTS_SQL.replace('$', "?"));
+    if parameter == '$' { COUNTS_SQL } else { SQLITE.as_str() }
+}
+
+#[derive(QueryableByName)]
+struct CountsRow {
+    #[diesel(sql_type = BigInt)]
+    pending: i64,
+    #[diesel(sql_type = BigInt)]
+    completed: i64,
+    #[diesel(sql_type = BigInt)]
+    overdue: i64,
+    #[diesel(sql_type = BigInt)]
+    due_next_24h: i64,
+    #[diesel(sql_type = BigInt)]
+    pending_low: i64,
+    #[diesel(sql_type = BigInt)]
+    pending_medium: i64,
+    #[diesel(sql_type = BigInt)]
+    pending_high: i64,
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or_default()
+}
+
+#[async_trait]
+impl TaskRepository for Tasks {
+    async fn insert(&self, task: &Task) -> Result<(), RepoError> {
+        with_connection!(&self.pool, |conn| {
+            write_transaction!(conn, async |c| {
+                insert_task!(c, task);
+                Ok::<_, Error>(())
+            })
+            .await
+        })
+    }
+
+    async fn get(&self, user_id: UserId, id: TaskId) -> Result<Option<Task>, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let row: Option<TaskRow> = tasks::table
+                .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
+                .filter(tasks::id.eq(Id(id.as_uuid())))
+                .select(task_columns!())
+                .first(conn)
+                .await
+                .optional()?;
+            row.map(Task::try_from).transpose()
+        })
+    }
+
+    async fn get_many(&self, user_id: UserId, ids: &[TaskId]) -> Result<Vec<Task>, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let rows: Vec<TaskRow> = tasks::table
+                .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
+                .filter(tasks::id.eq_any(uuids(ids)))
+                .select(task_columns!())
+                .load(conn)
+                .await?;
+            tasks_from(rows)
+        })
+    }
+
+    async fn owners(&self, ids: &[TaskId]) -> Result<Vec<(TaskId, UserId)>, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let owners: Vec<(Id, Id)> = tasks::table
+                .filter(tasks::id.eq_any(uuids(ids)))
+                .select((tasks::id, tasks::user_id))
+                .load(conn)
+                .await?;
+            Ok::<_, Error>(
+                owners.into_iter().map(|(id, user)| (TaskId::from_uuid(id.0), UserId::from_uuid(user.0))).collect(),
+            )
+        })
+    }
+
+    async fn apply(&self, user_id: UserId, changes: &TaskChanges) -> Result<(), RepoError> {
+        let foreign = changes.updates.iter().map(|u| &u.task).chain(&changes.inserts).any(|t| t.user_id != user_id);
+        if foreign {
+            return Err(RepoError::Internal("a write named a task of another user".into()));
+        }
+        with_connection!(&self.pool, |conn| {
+            write_transaction!(conn, async |c| {
+                for update in &changes.updates {
+                    let task = &update.task;
+                    let updated = diesel::update(
+                        tasks::table
+                            .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
+                            .filter(tasks::id.eq(Id(task.id.as_uuid())))
+                            .filter(tasks::revision.eq(update.expected.0)),
+                    )
+                    .set(task_changes!(task))
+                    .execute(&mut *c)
+                    .await?;
+                    if updated == 0 {
+                        return Err(Error::Conflict("the task changed since it was read"));
+                    }
+                    if update.tags_changed {
+                        diesel::delete(
+                            task_tags::table
+                                .filter(task_tags::user_id.eq(Id(user_id.as_uuid())))
+                                .filter(task_tags::task_id.eq(Id(task.id.as_uuid()))),
+                        )
+                        .execute(&mut *c)
+                        .await?;
+                        insert_tags!(c, task);
+                    }
+                }
+                for task in &changes.inserts {
+                    insert_task!(c, task);
+                }
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    async fn delete_all(&self, user_id: UserId, ids: &[TaskId]) -> Result<u64, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            write_transaction!(conn, async |c| {
+                let deleted = diesel::delete(
+                    tasks::table.filter(tasks::user_id.eq(Id(user_id.as_uuid()))).filter(tasks::id.eq_any(uuids(ids))),
+                )
+                .execute(&mut *c)
+                .await?;
+                if deleted == ids.len() { Ok(deleted as u64) } else { Err(Error::Conflict("not every task exists")) }
+            })
+            .await
+        })
+    }
+
+    async fn delete_with_status(&self, user_id: UserId, status: TaskStatus) -> Result<u64, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let deleted = diesel::delete(
+                tasks::table.filter(tasks::user_id.eq(Id(user_id.as_uuid()))).filter(tasks::status.eq(status.as_str())),
+            )
+            .execute(conn)
+            .await?;
+            Ok::<_, Error>(deleted as u64)
+        })
+    }
+
+    async fn list(&self, user_id: UserId, query: &TaskQuery) -> Result<Vec<Task>, RepoError> {
+        let user = Id(user_id.as_uuid());
+        let position = query.after.as_ref();
+        let after_id = position.map(|p| Id(p.id.as_uuid()));
+        with_connection!(&self.pool, |conn| {
+            match query.order.key {
+                SortKey::CreatedAt => {
+                    let value = position.and_then(|p| match p.value {
+                        SortValue::CreatedAt(at) => Some(Instant::from(at)),
+                        _ => None,
+                    });
+                    page_by!(conn, user, query, tasks::created_at, value.zip(after_id))
+                }
+                SortKey::UpdatedAt => {
+                    let value = position.and_then(|p| match p.value {
+                        SortValue::UpdatedAt(at) => Some(Instant::from(at)),
+                        _ => None,
+                    });
+                    page_by!(conn, user, query, tasks::updated_at, value.zip(after_id))
+                }
+                SortKey::Priority => {
+                    let value = position.and_then(|p| match p.value {
+                        SortValue::Priority(priority) => Some(priority.rank()),
+                        _ => None,
+                    });
+                    page_by!(conn, user, query, tasks::priority, value.zip(after_id))
+                }
+                SortKey::Title => {
+                    let value = position.and_then(|p| match &p.value {
+                        SortValue::Title(title) => Some(title.clone()),
+                        _ => None,
+                    });
+                    page_by!(conn, user, query, tasks::title_key, value.zip(after_id))
+                }
+                SortKey::DueAt => list_by_due_date!(conn, user, query, position, after_id),
+            }
+        })
+    }
+
+    async fn count(&self, user_id: UserId, query: &TaskQuery) -> Result<u64, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let total: i64 = filtered!(Id(user_id.as_uuid()), &query.filter).count().get_result(conn).await?;
+            Ok::<_, Error>(count(total))
+        })
+    }
+
+    async fn count_by_status(&self, user_id: UserId) -> Result<StatusCounts, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let rows: Vec<(String, i64)> = tasks::table
+                .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
+                .group_by(tasks::status)
+                .select((tasks::status, diesel::dsl::count_star()))
+                .load(conn)
+                .await?;
+            let mut counts = StatusCounts::default();
+            for (status, n) in rows {
+                match status.parse() {
+                    Ok(TaskStatus::Pending) => counts.pending = count(n),
+                    Ok(TaskStatus::Completed) => counts.completed = count(n),
+                    Err(e) => return Err(Error::Corrupt(format!("status: {e}"))),
+                }
+            }
+            Ok(counts)
+        })
+    }
+
+    async fn counts(&self, user_id: UserId, now: Timestamp) -> Result<TaskCounts, RepoError> {
+        let soon = now.checked_add(DUE_SOON).unwrap_or(now);
+        with_connection!(&self.pool, |conn| {
+            let row: CountsRow = diesel::sql_query(counts_sql(PARAMETER))
+                .bind::<column_types::Uuid, _>(Id(user_id.as_uuid()))
+                .bind::<column_types::Timestamptz, _>(Instant::from(now))
+                .bind::<column_types::Timestamptz, _>(Instant::from(soon))
+                .get_result(conn)
+                .await?;
+            Ok::<_, Error>(TaskCounts {
+                by_status: StatusCounts { pending: count(row.pending), completed: count(row.completed) },
+                overdue: count(row.overdue),
+                due_next_24h: count(row.due_next_24h),
+                pending_low: count(row.pending_low),
+                pending_medium: count(row.pending_medium),
+                pending_high: count(row.pending_high),
+            })
+        })
+    }
+
+    async fn due_reminders(&self, user_id: UserId, now: Timestamp, limit: u32) -> Result<Vec<Task>, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let rows: Vec<TaskRow> = tasks::table
+                .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
+                .filter(tasks::status.eq(TaskStatus::Pending.as_str()))
+                .filter(tasks::remind_at.is_not_null())
+                .filter(tasks::remind_at.le(Instant::from(now)))
+                .order((tasks::remind_at.asc(), tasks::id.asc()))
+                .limit(i64::from(limit))
+                .select(task_columns!())
+                .load(conn)
+                .await?;
+            tasks_from(rows)
+        })
+    }
+
+    async fn tag_counts(&self, user_id: UserId) -> Result<Vec<TagCount>, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let rows: Vec<(String, i64)> = task_tags::table
+                .filter(task_tags::user_id.eq(Id(user_id.as_uuid())))
+                .group_by(task_tags::tag)
+                .select((task_tags::tag, diesel::dsl::count_star()))
+                .order(task_tags::tag.asc())
+                .load(conn)
+                .await?;
+            rows.into_iter()
+                .map(|(tag, n)| {
+                    let tag = Tag::parse(&tag).map_err(|e| Error::Corrupt(format!("tag: {e}")))?;
+                    Ok(TagCount { tag, count: count(n) })
+                })
+                .collect::<Result<Vec<_>, Error>>()
+        })
+    }
+}
+
+/// Sorting by due date keeps undated tasks last in both directions: first the dated
+/// tasks (an index range on `due_at`), then, if the page has room, the undated ones
+/// (an index range on `due_at IS NULL`, by id). Two index scans instead of a sort.
+macro_rules! list_by_due_date {
+    ($conn:expr, $user:expr, $query:expr, $position:expr, $after_id:expr) => {{
+        let query: &TaskQuery = $query;
+        let direction = query.order.direction;
+        let after_due = $position.map(|p| match p.value {
+            SortValue::DueAt(due) => due,
+            _ => None,
+        });
+        let mut tasks = Vec::new();
+        // Past a dated position, or from the start: dated tasks first.
+        if !matches!(after_due, Some(None)) {
+            let mut dated = filtered!($user, &query.filter).filter(tasks::due_at.is_not_null());
+            if let (Some(Some(due)), Some(id)) = (after_due, $after_id) {
+                dated = after_position!(dated, tasks::due_at, Instant::from(due), id, direction);
+            }
+            let rows: Vec<TaskRow> = ordered_by!(dated, tasks::due_at, direction)
+                .select(task_columns!())
+                .limit(i64::from(query.limit))
+                .load(&mut *$conn)
+                .await?;
+            tasks = tasks_from(rows)?;
+        }
+        let room = i64::from(query.limit) - i64::try_from(tasks.len()).unwrap_or(i64::MAX);
+        let filter = &query.filter;
+        let undated_can_match =
+            filter.due_after.is_none() && filter.due_before.is_none() && filter.overdue_at.is_none();
+        if room > 0 && undated_can_match {
+            let mut undated = filtered!($user, filter).filter(tasks::due_at.is_null());
+            if let (Some(None), Some(id)) = (after_due, $after_id) {
+                undated = match direction {
+                    Direction::Asc => undated.filter(tasks::id.gt(id)),
+                    Direction::Desc => undated.filter(tasks::id.lt(id)),
+                };
+            }
+            let undated = match direction {
+                Direction::Asc => undated.order(tasks::id.asc()),
+                Direction::Desc => undated.order(tasks::id.desc()),
+            };
+            let rows: Vec<TaskRow> = undated.select(task_columns!()).limit(room).load(&mut *$conn).await?;
+            tasks.extend(tasks_from(rows)?);
+        }
+        Ok::<_, Error>(tasks)
+    }};
+}
+use list_by_due_date;

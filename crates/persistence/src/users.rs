@@ -1,0 +1,88 @@
+//! The user repository over either backend.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use todo_domain::user::{Email, PasswordHash, User, UserId, UserName, UserRepository};
+use todo_domain::{RepoError, Timestamp};
+
+use crate::backend::{Pool, with_connection};
+use crate::error::Error;
+use crate::rows::{UserRow, user_columns};
+use crate::sql::{Id, Instant};
+
+pub(crate) struct Users {
+    pool: Pool,
+}
+
+impl Users {
+    pub(crate) fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl UserRepository for Users {
+    async fn insert(&self, user: &User) -> Result<(), RepoError> {
+        let result = with_connection!(&self.pool, |conn| {
+            diesel::insert_into(users::table)
+                .values((
+                    users::id.eq(Id(user.id.as_uuid())),
+                    users::email.eq(user.email.as_str()),
+                    users::password_hash.eq(user.password_hash.as_str()),
+                    users::name.eq(user.name.as_ref().map(UserName::as_str)),
+                    users::created_at.eq(Instant::from(user.created_at)),
+                    users::updated_at.eq(Instant::from(user.updated_at)),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        });
+        // The only unique column besides the fresh id is the email.
+        result.map_err(|error| match error {
+            RepoError::Conflict(_) => RepoError::Conflict("email already registered"),
+            other => other,
+        })
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let row: Option<UserRow> = users::table
+                .filter(users::email.eq(email.as_str()))
+                .select(user_columns!())
+                .first(conn)
+                .await
+                .optional()?;
+            row.map(User::try_from).transpose()
+        })
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let row: Option<UserRow> = users::table
+                .filter(users::id.eq(Id(id.as_uuid())))
+                .select(user_columns!())
+                .first(conn)
+                .await
+                .optional()?;
+            row.map(User::try_from).transpose()
+        })
+    }
+
+    async fn update_password_hash(&self, id: UserId, hash: &PasswordHash, now: Timestamp) -> Result<bool, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let updated = diesel::update(users::table.filter(users::id.eq(Id(id.as_uuid()))))
+                .set((users::password_hash.eq(hash.as_str()), users::updated_at.eq(Instant::from(now))))
+                .execute(conn)
+                .await?;
+            Ok::<_, Error>(updated > 0)
+        })
+    }
+
+    async fn delete(&self, id: UserId) -> Result<bool, RepoError> {
+        with_connection!(&self.pool, |conn| {
+            let deleted = diesel::delete(users::table.filter(users::id.eq(Id(id.as_uuid())))).execute(conn).await?;
+            Ok::<_, Error>(deleted > 0)
+        })
+    }
+}

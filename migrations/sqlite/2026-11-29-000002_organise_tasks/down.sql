@@ -1,0 +1,11 @@
+DROP INDEX tasks_user_reminders;
+DROP INDEX tasks_user_title;
+DROP INDEX tasks_user_priority;
+DROP INDEX tasks_user_due;
+DROP TABLE task_tags;
+ALTER TABLE tasks DROP COLUMN next_occurrence_id;
+ALTER TABLE tasks DROP COLUMN recurrence;
+ALTER TABLE tasks DROP COLUMN remind_at;
+ALTER TABLE tasks DROP COLUMN due_at;
+ALTER TABLE tasks DROP COLUMN tags;
+ALTER TABLE tasks DROP COLUMN priority;
