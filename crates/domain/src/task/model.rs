@@ -381,16 +381,10 @@ impl Task {
         self.title.as_str().to_lowercase()
     }
 
-    /// The lowercased title and description that `q` searches in, joined by a newline
-    /// (which cannot appear in a search term).
+    /// The description lowercased the same way: what `q` searches besides the title.
     #[must_use]
-    pub fn search_text(&self) -> String {
-        let mut text = self.title.as_str().to_lowercase();
-        if let Some(description) = &self.description {
-            text.push('\n');
-            text.push_str(&description.as_str().to_lowercase());
-        }
-        text
+    pub fn description_key(&self) -> Option<String> {
+        self.description.as_ref().map(|d| d.as_str().to_lowercase())
     }
 }
 

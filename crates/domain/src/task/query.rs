@@ -92,7 +92,10 @@ impl TaskFilter {
     #[must_use]
     pub fn matches(&self, task: &Task) -> bool {
         self.status.is_none_or(|status| task.status == status)
-            && self.search.as_ref().is_none_or(|term| task.search_text().contains(term.as_str()))
+            && self.search.as_ref().is_none_or(|term| {
+                task.title_key().contains(term.as_str())
+                    || task.description_key().is_some_and(|d| d.contains(term.as_str()))
+            })
             && (self.priorities.is_empty() || self.priorities.contains(&task.priority))
             && self.tags.iter().all(|tag| task.tags.contains(tag))
             && self.due_after.is_none_or(|after| task.due_at.is_some_and(|due| due >= after))
