@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod json;
+pub mod openapi;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

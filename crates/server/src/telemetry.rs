@@ -1,0 +1,105 @@
+//! Logs: structured `tracing` output, and a request id on every response and every log
+//! line of the request.
+
+use std::fmt;
+use std::time::Instant;
+
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Installs the global subscriber: `filter` (`RUST_LOG` syntax) in `format`.
+pub fn init(filter: &str, format: LogFormat) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    // A second init (tests) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// The id of one request: the client's `X-Request-Id` when it is a sane token, else new.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    const MAX_LEN: usize = 200;
+
+    fn of(request: &ServiceRequest) -> Self {
+        request
+            .headers()
+            .get(&REQUEST_ID)
+            .filter(|value| {
+                let bytes = value.as_bytes();
+                !bytes.is_empty() && bytes.len() <= Self::MAX_LEN && bytes.iter().all(u8::is_ascii_graphic)
+            })
+            .cloned()
+            .map_or_else(Self::generate, Self)
+    }
+
+    fn generate() -> Self {
+        let id = uuid::Uuid::new_v4().hyphenated().to_string();
+        Self(HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid")))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        // Only visible ASCII gets in.
+        self.0.to_str().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RequestId({})", self.as_str())
+    }
+}
+
+/// Middleware: gives the request its id, runs it inside a span that carries the id (so
+/// every log line of the request has it), logs one line when it is done, and echoes the
+/// id in the `X-Request-Id` response header.
+pub async fn request_id(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = RequestId::of(&request);
+    request.extensions_mut().insert(id.clone());
+    let span = tracing::info_span!("request", request_id = %id);
+    let method = request.method().clone();
+    let path = request.path().to_owned();
+    let started = Instant::now();
+    let result = next.call(request).instrument(span.clone()).await;
+    let _entered = span.enter();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            if status >= 500 {
+                tracing::error!(%method, path, status, elapsed_ms, "request failed");
+            } else {
+                tracing::info!(%method, path, status, elapsed_ms, "request");
+            }
+            response.headers_mut().insert(REQUEST_ID, id.0);
+            Ok(response)
+        }
+        Err(error) => {
+            tracing::error!(%method, path, error = %error, elapsed_ms, "request failed");
+            Err(error)
+        }
+    }
+}
