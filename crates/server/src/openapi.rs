@@ -1,9 +1,337 @@
-//! Finishing the OpenAPI document paperclip derives from the routes.
+//! Finishing the OpenAPI document that paperclip derives from the routes.
+//!
+//! paperclip knows the routes, parameters and body schemas. What it cannot know is
+//! written here, once, from the contract: the bearer security scheme (OpenAPI v2 has no
+//! `http`/`bearer` type), which fields are `nullable` (v3 conversion drops it), the
+//! error responses each operation can give, the response headers, and the rules on
+//! values (lengths, enumerations, bounds).
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 /// Turns paperclip's v3 document into the published one.
 pub fn finish(mut document: Value) -> Value {
-    document["info"] = serde_json::json!({"title": "Todo API", "version": env!("CARGO_PKG_VERSION")});
+    document["info"] = json!({
+        "title": "Todo API",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "A multi-user todo service: sign up, sign in with a bearer token, and keep a private \
+                        task list with priorities, tags, due dates, reminders and recurrence.",
+    });
+    let components = &mut document["components"];
+    components["securitySchemes"] = json!({
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    });
+    if let Some(schemas) = components["schemas"].as_object_mut() {
+        schemas.insert("Error".into(), error_schema());
+        schemas.insert("FieldError".into(), field_error_schema());
+        for (name, schema) in schemas.iter_mut() {
+            patch_schema(name, schema);
+        }
+    }
+    if let Some(paths) = document["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else { continue };
+            for (method, operation) in item.iter_mut() {
+                patch_operation(method, path, operation);
+            }
+        }
+    }
     document
+}
+
+/// The body of every response with status >= 400.
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "The body of every error response.",
+        "required": ["error", "message", "details"],
+        "additionalProperties": false,
+        "properties": {
+            "error": {
+                "type": "string",
+                "description": "A stable machine code.",
+                "enum": [
+                    "MALFORMED_REQUEST", "EMAIL_ALREADY_REGISTERED", "UNAUTHORIZED", "TOKEN_REVOKED",
+                    "INVALID_CREDENTIALS", "FORBIDDEN", "NOT_FOUND", "METHOD_NOT_ALLOWED", "PAYLOAD_TOO_LARGE",
+                    "VALIDATION_ERROR", "RATE_LIMITED", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"
+                ]
+            },
+            "message": {"type": "string", "description": "A sentence for people."},
+            "details": {
+                "nullable": true,
+                "description": "null; one entry per bad field (422); or the ids a bulk request failed on (404, 403).",
+                "oneOf": [
+                    {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+                    {
+                        "type": "object",
+                        "required": ["missing_ids"],
+                        "additionalProperties": false,
+                        "properties": {"missing_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}}}
+                    },
+                    {
+                        "type": "object",
+                        "required": ["forbidden_ids"],
+                        "additionalProperties": false,
+                        "properties": {"forbidden_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}}}
+                    }
+                ]
+            }
+        }
+    })
+}
+
+fn field_error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["field", "message"],
+        "additionalProperties": false,
+        "properties": {"field": {"type": "string"}, "message": {"type": "string"}}
+    })
+}
+
+/// Schemas of response bodies: every property is always present, `null` when unset.
+const RESPONSES: [&str; 15] = [
+    "AuthResponse",
+    "BulkCompleted",
+    "BulkDeleted",
+    "Health",
+    "Message",
+    "PendingByPriority",
+    "Ready",
+    "Reminders",
+    "Statistics",
+    "TagCount",
+    "TagList",
+    "Task",
+    "TaskList",
+    "UserInfo",
+    "Error",
+];
+
+/// Request bodies: properties that may be sent as `null` (to leave unset or clear).
+const NULLABLE_IN_REQUESTS: [(&str, &[&str]); 3] = [
+    ("CreateTask", &["description", "due_at", "remind_at", "recurrence"]),
+    ("UpdateTask", &["description", "due_at", "remind_at", "recurrence"]),
+    ("Register", &["name"]),
+];
+
+fn patch_schema(name: &str, schema: &mut Value) {
+    let Some(schema) = schema.as_object_mut() else { return };
+    let required: Vec<String> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let is_response = RESPONSES.contains(&name);
+    let nullable_in_request =
+        NULLABLE_IN_REQUESTS.iter().find(|(schema, _)| *schema == name).map_or(&[][..], |(_, fields)| *fields);
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else { return };
+    let names: Vec<String> = properties.keys().cloned().collect();
+    for property in &names {
+        let Some(value) = properties.get_mut(property) else { continue };
+        let optional = !required.contains(property);
+        if (is_response && optional) || nullable_in_request.contains(&property.as_str()) {
+            set_nullable(value);
+        }
+        constrain(name, property, value);
+    }
+    // Request bodies are strict: an unknown field is a 422.
+    schema.insert("additionalProperties".into(), Value::Bool(false));
+    if is_response {
+        // Responses always carry every property.
+        schema.insert("required".into(), Value::Array(names.into_iter().map(Value::String).collect()));
+    }
+    if name == "UpdateTask" {
+        schema.insert("minProperties".into(), json!(1));
+    }
+    if name == "BulkDelete" {
+        schema.insert("minProperties".into(), json!(1));
+        schema.insert("maxProperties".into(), json!(1));
+    }
+}
+
+/// `nullable: true`, also on `$ref` properties (which may not have siblings in 3.0).
+fn set_nullable(property: &mut Value) {
+    if let Some(reference) = property.get("$ref").cloned() {
+        *property = json!({"nullable": true, "allOf": [{"$ref": reference}]});
+    } else if let Some(object) = property.as_object_mut() {
+        object.insert("nullable".into(), Value::Bool(true));
+        // In OpenAPI 3.0 an enum lists every allowed value, null included.
+        if let Some(values) = object.get_mut("enum").and_then(Value::as_array_mut) {
+            values.push(Value::Null);
+        }
+    }
+}
+
+/// The contract's rules on individual values.
+fn constrain(schema: &str, property: &str, value: &mut Value) {
+    let rules: Value = match (schema, property) {
+        ("CreateTask" | "UpdateTask" | "Task", "title") => json!({"minLength": 1, "maxLength": 500}),
+        ("CreateTask" | "UpdateTask" | "Task", "description") => json!({"maxLength": 10000}),
+        ("CreateTask" | "UpdateTask" | "Task", "tags") => {
+            json!({"maxItems": 10, "items": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^,]+$"}})
+        }
+        ("BulkComplete" | "BulkDelete", "task_ids") => json!({"minItems": 1, "maxItems": 1000}),
+        ("Register" | "UserInfo", "email") => json!({"format": "email", "maxLength": 254}),
+        ("Register", "password") => json!({"minLength": 8, "maxLength": 128}),
+        ("Register" | "UserInfo", "name") => json!({"maxLength": 255}),
+        ("Statistics", "completion_rate") => json!({"minimum": 0, "maximum": 1}),
+        ("AuthResponse", "token_type") => json!({"enum": ["bearer"]}),
+        ("Health", "status") => json!({"enum": ["ok"]}),
+        ("Ready", "status") => json!({"enum": ["ready"]}),
+        ("Ready", "database") => json!({"enum": ["ok"]}),
+        _ => return,
+    };
+    merge(value, rules);
+}
+
+fn merge(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                merge(target.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (target, patch) => *target = patch,
+    }
+}
+
+/// What an operation can answer besides success, from the contract.
+struct Route {
+    authenticated: bool,
+    errors: &'static [u16],
+}
+
+fn route(method: &str, path: &str) -> Route {
+    const TASK: &[u16] = &[401, 403, 422, 500, 503];
+    const TASK_BODY: &[u16] = &[400, 401, 403, 413, 422, 500, 503];
+    const ONE_TASK: &[u16] = &[401, 403, 404, 422, 500, 503];
+    const ONE_TASK_BODY: &[u16] = &[400, 401, 403, 404, 413, 422, 500, 503];
+    match (method, path) {
+        (_, "/health") => Route { authenticated: false, errors: &[] },
+        (_, "/health/ready") => Route { authenticated: false, errors: &[503] },
+        (_, "/auth/register") => Route { authenticated: false, errors: &[400, 413, 422, 500, 503] },
+        (_, "/auth/login") => Route { authenticated: false, errors: &[400, 401, 413, 422, 429, 500, 503] },
+        (_, "/auth/logout" | "/auth/me") => Route { authenticated: true, errors: &[401, 500, 503] },
+        (_, "/api/{user_id}/tasks/bulk/complete" | "/api/{user_id}/tasks/bulk/delete") => {
+            Route { authenticated: true, errors: ONE_TASK_BODY }
+        }
+        ("put" | "patch", _) => Route { authenticated: true, errors: ONE_TASK_BODY },
+        ("get" | "delete", p) if p.ends_with("{task_id}") => Route { authenticated: true, errors: ONE_TASK },
+        ("post", _) => Route { authenticated: true, errors: TASK_BODY },
+        _ => Route { authenticated: true, errors: TASK },
+    }
+}
+
+fn describe(status: u16) -> &'static str {
+    match status {
+        400 => {
+            "MALFORMED_REQUEST: the body is empty, not a JSON object, or not sent as application/json \
+                (EMAIL_ALREADY_REGISTERED on registration)"
+        }
+        401 => "UNAUTHORIZED, TOKEN_REVOKED, or INVALID_CREDENTIALS (login)",
+        403 => {
+            "FORBIDDEN: the path's user is not the token's, or the task belongs to another user \
+                (bulk routes: details.forbidden_ids)"
+        }
+        404 => "NOT_FOUND: no such task (bulk routes: details.missing_ids)",
+        413 => "PAYLOAD_TOO_LARGE: the body is over 65,536 bytes",
+        422 => "VALIDATION_ERROR: one details entry per bad field or parameter",
+        429 => "RATE_LIMITED: too many failed logins for this email; see Retry-After",
+        500 => "INTERNAL_ERROR",
+        503 => "SERVICE_UNAVAILABLE: the database is unreachable",
+        _ => "error",
+    }
+}
+
+fn header(description: &str, schema: Value) -> Value {
+    json!({"description": description, "schema": schema})
+}
+
+fn patch_operation(method: &str, path: &str, operation: &mut Value) {
+    let route = route(method, path);
+    let Some(operation) = operation.as_object_mut() else { return };
+    if route.authenticated {
+        operation.insert("security".into(), json!([{"bearerAuth": []}]));
+    }
+    if path.ends_with("/complete") && method == "patch" {
+        // No body at all is the same as {}.
+        operation["requestBody"]["required"] = Value::Bool(false);
+    }
+    let request_id =
+        header("The request's id: the client's own X-Request-Id, or a new one.", json!({"type": "string"}));
+    let responses = operation.entry("responses").or_insert_with(|| Value::Object(Map::new()));
+    let Some(responses) = responses.as_object_mut() else { return };
+    for (status, response) in responses.iter_mut() {
+        response["headers"]["X-Request-Id"] = request_id.clone();
+        if status == "201" {
+            response["headers"]["Location"] = header("The URL of what was created.", json!({"type": "string"}));
+        }
+    }
+    if path == "/api/{user_id}/tasks/{task_id}" && method == "delete" {
+        responses.insert("204".into(), json!({"description": "Deleted", "headers": {"X-Request-Id": request_id}}));
+    }
+    for &status in route.errors {
+        let mut response = json!({
+            "description": describe(status),
+            "headers": {"X-Request-Id": request_id},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        });
+        if status == 401 {
+            response["headers"]["WWW-Authenticate"] = header("Always `Bearer`.", json!({"type": "string"}));
+        }
+        if status == 429 {
+            response["headers"]["Retry-After"] =
+                header("Seconds until a login for this email is tried again.", json!({"type": "integer"}));
+        }
+        responses.insert(status.to_string(), response);
+    }
+    if let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) {
+        for parameter in parameters {
+            patch_parameter(parameter);
+        }
+    }
+}
+
+/// The list route's query parameters, as the contract defines them.
+fn patch_parameter(parameter: &mut Value) {
+    if parameter["in"] != "query" {
+        return;
+    }
+    let (description, schema): (&str, Value) = match parameter["name"].as_str().unwrap_or_default() {
+        "status" => (
+            "Pending, Completed or All (the lower-case spellings too); default All.",
+            json!({"type": "string", "enum": ["Pending", "Completed", "All", "pending", "completed", "all"]}),
+        ),
+        "q" => (
+            "Tasks whose title or description contains this text, compared after Unicode lowercasing.",
+            json!({"type": "string", "minLength": 1, "maxLength": 200}),
+        ),
+        "priority" => (
+            "One or more of low, medium, high, comma-separated.",
+            json!({"type": "string", "pattern": "^(low|medium|high)(,(low|medium|high))*$"}),
+        ),
+        "tag" => (
+            "Tasks carrying every given tag; repeat the parameter for more tags.",
+            json!({"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^,]+$"}}),
+        ),
+        "due_after" => ("Tasks due at or after this instant.", json!({"type": "string", "format": "date-time"})),
+        "due_before" => ("Tasks due before this instant.", json!({"type": "string", "format": "date-time"})),
+        "overdue" => ("true: only Pending tasks whose due_at has passed.", json!({"type": "boolean"})),
+        "sort" => (
+            "The sort key; default created_at.",
+            json!({"type": "string", "enum": ["created_at", "updated_at", "due_at", "priority", "title"]}),
+        ),
+        "order" => (
+            "asc or desc; default desc for created_at, updated_at and priority, asc for due_at and title.",
+            json!({"type": "string", "enum": ["asc", "desc"]}),
+        ),
+        "limit" => ("Page size, 1 to 1000 (default 1000).", json!({"type": "integer", "minimum": 1, "maximum": 1000})),
+        "cursor" => ("next_cursor of the previous page of the same query.", json!({"type": "string", "minLength": 1})),
+        _ => return,
+    };
+    parameter["description"] = Value::String(description.into());
+    parameter["schema"] = schema;
+    if parameter["name"] == "tag" {
+        parameter["explode"] = Value::Bool(true);
+    }
 }
