@@ -114,7 +114,7 @@ impl<T: Apiv2Schema> OperationModifier for Ids<T> {
 /// Reads the path parameter `name` as a UUID, recording a 422 entry when it is not one.
 pub fn uuid_param(request: &HttpRequest, name: &'static str, errors: &mut ValidationErrors) -> Option<Uuid> {
     let raw = request.match_info().get(name).unwrap_or_default();
-    errors.check(name, Uuid::parse_str(raw).map_err(|_| "must be a UUID"))
+    errors.check(name, crate::json::uuid(raw))
 }
 
 /// `/api/{user_id}/...`

@@ -178,6 +178,16 @@ impl Fields {
     }
 }
 
+/// A UUID in its hyphenated form (either case): the only form the API writes, and so
+/// the only one it reads.
+pub fn uuid(text: &str) -> Result<uuid::Uuid, &'static str> {
+    const MESSAGE: &str = "must be a UUID";
+    if text.len() != 36 {
+        return Err(MESSAGE);
+    }
+    uuid::Uuid::try_parse(text).map_err(|_| MESSAGE)
+}
+
 /// An RFC 3339 timestamp with an offset, for a body or a query.
 pub fn timestamp(text: &str) -> Result<Timestamp, String> {
     Timestamp::parse_rfc3339(text).map_err(|e| e.to_string())
@@ -250,6 +260,21 @@ mod tests {
         let names: Vec<&str> = errors.fields().iter().map(|e| e.field.as_ref()).collect();
         assert_eq!(names, ["tags[1]", "tags[2]"]);
         assert_eq!(tags, Field::Set(vec![]));
+    }
+
+    #[test]
+    fn uuids_are_read_in_the_hyphenated_form_only() {
+        assert!(uuid("01a22511-62ca-76ea-b744-8109ad400065").is_ok());
+        assert!(uuid("01A22511-62CA-76EA-B744-8109AD400065").is_ok());
+        for bad in [
+            "01a2251162ca76eab7448109ad400065",
+            "{01a22511-62ca-76ea-b744-8109ad400065}",
+            "urn:uuid:01a22511-62ca-76ea-b744-8109ad400065",
+            "statistics",
+            "",
+        ] {
+            assert!(uuid(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub fn finish(mut document: Value) -> Value {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     });
     if let Some(schemas) = components["schemas"].as_object_mut() {
+        reference_inline_copies(schemas);
         schemas.insert("Error".into(), error_schema());
         schemas.insert("FieldError".into(), field_error_schema());
         for (name, schema) in schemas.iter_mut() {
@@ -36,6 +37,36 @@ pub fn finish(mut document: Value) -> Value {
         }
     }
     document
+}
+
+/// paperclip writes a nested named schema (the tasks of a `TaskList`) as an inline copy
+/// of its component; point those copies at the component instead, so that what is
+/// patched below holds everywhere the schema is used.
+fn reference_inline_copies(schemas: &mut Map<String, Value>) {
+    let components: Vec<(String, Value)> =
+        schemas.iter().map(|(name, schema)| (name.clone(), schema.clone())).collect();
+    for schema in schemas.values_mut() {
+        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            for property in properties.values_mut() {
+                replace_copies(property, &components);
+            }
+        }
+    }
+}
+
+fn replace_copies(schema: &mut Value, components: &[(String, Value)]) {
+    if let Some((name, _)) = components.iter().find(|(_, component)| component == schema) {
+        *schema = json!({"$ref": format!("#/components/schemas/{name}")});
+        return;
+    }
+    if let Some(items) = schema.get_mut("items") {
+        replace_copies(items, components);
+    }
+    if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for property in properties.values_mut() {
+            replace_copies(property, components);
+        }
+    }
 }
 
 /// The body of every response with status >= 400.
@@ -167,18 +198,19 @@ fn constrain(schema: &str, property: &str, value: &mut Value) {
     let rules: Value = match (schema, property) {
         ("CreateTask" | "UpdateTask" | "Task", "title") => json!({"minLength": 1, "maxLength": 500}),
         ("CreateTask" | "UpdateTask" | "Task", "description") => json!({"maxLength": 10000}),
-        ("CreateTask" | "UpdateTask" | "Task", "tags") => {
-            json!({"maxItems": 10, "items": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^,]+$"}})
+        // Requests may repeat a tag (duplicates are dropped): at most 10 distinct.
+        ("CreateTask" | "UpdateTask", "tags") => {
+            json!({"items": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^,]+$"}})
         }
+        ("Task", "tags") => json!({"maxItems": 10, "items": {"type": "string", "minLength": 1, "maxLength": 50}}),
         ("BulkComplete" | "BulkDelete", "task_ids") => json!({"minItems": 1, "maxItems": 1000}),
         ("Register" | "UserInfo", "email") => json!({"format": "email", "maxLength": 254}),
         ("Register", "password") => json!({"minLength": 8, "maxLength": 128}),
         ("Register" | "UserInfo", "name") => json!({"maxLength": 255}),
         ("Statistics", "completion_rate") => json!({"minimum": 0, "maximum": 1}),
         ("AuthResponse", "token_type") => json!({"enum": ["bearer"]}),
-        ("Health", "status") => json!({"enum": ["ok"]}),
+        ("Health", "status") | ("Ready", "database") => json!({"enum": ["ok"]}),
         ("Ready", "status") => json!({"enum": ["ready"]}),
-        ("Ready", "database") => json!({"enum": ["ok"]}),
         _ => return,
     };
     merge(value, rules);
@@ -212,10 +244,9 @@ fn route(method: &str, path: &str) -> Route {
         (_, "/auth/register") => Route { authenticated: false, errors: &[400, 413, 422, 500, 503] },
         (_, "/auth/login") => Route { authenticated: false, errors: &[400, 401, 413, 422, 429, 500, 503] },
         (_, "/auth/logout" | "/auth/me") => Route { authenticated: true, errors: &[401, 500, 503] },
-        (_, "/api/{user_id}/tasks/bulk/complete" | "/api/{user_id}/tasks/bulk/delete") => {
+        ("put" | "patch", _) | (_, "/api/{user_id}/tasks/bulk/complete" | "/api/{user_id}/tasks/bulk/delete") => {
             Route { authenticated: true, errors: ONE_TASK_BODY }
         }
-        ("put" | "patch", _) => Route { authenticated: true, errors: ONE_TASK_BODY },
         ("get" | "delete", p) if p.ends_with("{task_id}") => Route { authenticated: true, errors: ONE_TASK },
         ("post", _) => Route { authenticated: true, errors: TASK_BODY },
         _ => Route { authenticated: true, errors: TASK },

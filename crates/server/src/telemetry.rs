@@ -5,10 +5,11 @@ use std::fmt;
 use std::time::Instant;
 
 use actix_web::HttpMessage;
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::{HttpResponse, ResponseError};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
@@ -97,9 +98,36 @@ pub async fn request_id(
             response.headers_mut().insert(REQUEST_ID, id.0);
             Ok(response)
         }
+        // An error that escaped every handler becomes a response later, in actix: make
+        // sure that response carries the request id too.
         Err(error) => {
             tracing::error!(%method, path, error = %error, elapsed_ms, "request failed");
-            Err(error)
+            Err(Tagged { error, id: id.0 }.into())
         }
+    }
+}
+
+/// An error on its way out, with the request id to put on its response.
+#[derive(Debug)]
+struct Tagged {
+    error: actix_web::Error,
+    id: HeaderValue,
+}
+
+impl fmt::Display for Tagged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl ResponseError for Tagged {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.error.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        let mut response = self.error.error_response();
+        response.headers_mut().insert(REQUEST_ID, self.id.clone());
+        response
     }
 }
