@@ -17,6 +17,7 @@ use todo_domain::task::TaskRepository;
 use todo_domain::user::UserRepository;
 
 use crate::backend::{Pool, with_connection};
+use crate::detached::{Detached, detach};
 use crate::migrations::{self, BoxError, Target};
 use crate::{postgres, sqlite};
 
@@ -202,30 +203,44 @@ impl Database {
 
     /// Whether the database answers a trivial query now (the readiness probe).
     pub async fn ping(&self) -> Result<(), RepoError> {
-        with_connection!(&self.pool, |conn| {
-            diesel::sql_query("SELECT 1").execute(conn).await?;
-            Ok(())
+        let pool = self.pool.clone();
+        detach(async move {
+            with_connection!(&pool, |conn| {
+                diesel::sql_query("SELECT 1").execute(conn).await?;
+                Ok(())
+            })
         })
+        .await
     }
 
     #[must_use]
     pub fn users(&self) -> Arc<dyn UserRepository> {
-        Arc::new(crate::users::Users::new(self.pool.clone()))
+        let users: Arc<dyn UserRepository> = Arc::new(crate::users::Users::new(self.pool.clone()));
+        if self.is_sqlite() { Arc::new(Detached(users)) } else { users }
     }
 
     #[must_use]
     pub fn tasks(&self) -> Arc<dyn TaskRepository> {
-        Arc::new(crate::tasks::Tasks::new(self.pool.clone()))
+        let tasks: Arc<dyn TaskRepository> = Arc::new(crate::tasks::Tasks::new(self.pool.clone()));
+        if self.is_sqlite() { Arc::new(Detached(tasks)) } else { tasks }
     }
 
     #[must_use]
     pub fn revoked_tokens(&self) -> Arc<dyn RevokedTokenRepository> {
-        Arc::new(crate::sessions::RevokedTokens::new(self.pool.clone()))
+        let tokens: Arc<dyn RevokedTokenRepository> = Arc::new(crate::sessions::RevokedTokens::new(self.pool.clone()));
+        if self.is_sqlite() { Arc::new(Detached(tokens)) } else { tokens }
     }
 
     #[must_use]
     pub fn login_attempts(&self) -> Arc<dyn LoginAttemptRepository> {
-        Arc::new(crate::sessions::LoginAttempts::new(self.pool.clone()))
+        let attempts: Arc<dyn LoginAttemptRepository> =
+            Arc::new(crate::sessions::LoginAttempts::new(self.pool.clone()));
+        if self.is_sqlite() { Arc::new(Detached(attempts)) } else { attempts }
+    }
+
+    /// SQLite repositories run each call detached (see `crate::detached`).
+    fn is_sqlite(&self) -> bool {
+        matches!(self.pool, Pool::Sqlite(_))
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod backend;
 mod database;
+mod detached;
 mod error;
 mod migrations;
 mod postgres;

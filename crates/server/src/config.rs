@@ -158,14 +158,14 @@ fn cors_origins(value: &str) -> Result<CorsOrigins, String> {
         return Ok(CorsOrigins::Any);
     }
     let mut origins = Vec::new();
-    for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+    for origin in value.split(',').map(|o| o.trim().trim_end_matches('/')).filter(|o| !o.is_empty()) {
         let valid = origin.split_once("://").is_some_and(|(scheme, host)| {
             matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains(['/', ' ', '?', '#'])
         });
         if !valid {
             return Err(format!("must list origins like https://app.example.com, not {origin:?}"));
         }
-        origins.push(origin.trim_end_matches('/').to_owned());
+        origins.push(origin.to_owned());
     }
     if origins.is_empty() {
         return Err("must list at least one origin (or *)".into());
