@@ -6,6 +6,8 @@
 //! error responses each operation can give, the response headers, and the rules on
 //! values (lengths, enumerations, bounds).
 
+mod patterns;
+
 use serde_json::{Map, Value, json};
 
 /// Turns paperclip's v3 document into the published one.
@@ -193,20 +195,28 @@ fn set_nullable(property: &mut Value) {
     }
 }
 
-/// The contract's rules on individual values.
+/// The contract's rules on individual values. Request strings carry patterns that say
+/// exactly what the server accepts (trimming included); response strings, already
+/// normalised, carry plain lengths.
 fn constrain(schema: &str, property: &str, value: &mut Value) {
     let rules: Value = match (schema, property) {
-        ("CreateTask" | "UpdateTask" | "Task", "title") => json!({"minLength": 1, "maxLength": 500}),
-        ("CreateTask" | "UpdateTask" | "Task", "description") => json!({"maxLength": 10000}),
-        // Requests may repeat a tag (duplicates are dropped): at most 10 distinct.
+        ("CreateTask" | "UpdateTask", "title") => json!({"minLength": 1, "pattern": patterns::text(1, 500)}),
+        ("CreateTask" | "UpdateTask", "description") => json!({"pattern": patterns::text(0, 10_000)}),
+        ("Task", "title") => json!({"minLength": 1, "maxLength": 500}),
+        ("Task", "description") => json!({"maxLength": 10_000}),
+        // At most 10 entries as sent; duplicates (after lowercasing) are dropped.
         ("CreateTask" | "UpdateTask", "tags") => {
-            json!({"items": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^,]+$"}})
+            json!({"maxItems": 10, "items": {"type": "string", "minLength": 1, "pattern": patterns::tag()}})
         }
         ("Task", "tags") => json!({"maxItems": 10, "items": {"type": "string", "minLength": 1, "maxLength": 50}}),
         ("BulkComplete" | "BulkDelete", "task_ids") => json!({"minItems": 1, "maxItems": 1000}),
-        ("Register" | "UserInfo", "email") => json!({"format": "email", "maxLength": 254}),
-        ("Register", "password") => json!({"minLength": 8, "maxLength": 128}),
-        ("Register" | "UserInfo", "name") => json!({"maxLength": 255}),
+        // The format lets generators start from real addresses; the pattern decides.
+        ("Register", "email") => json!({"format": "email", "minLength": 3, "pattern": patterns::email()}),
+        ("Register", "password") => json!({"minLength": 8, "pattern": patterns::password()}),
+        ("Register", "name") => json!({"pattern": patterns::text(0, 255)}),
+        ("Login", "email" | "password") => json!({"pattern": patterns::no_nul()}),
+        ("UserInfo", "email") => json!({"format": "email", "maxLength": 254}),
+        ("UserInfo", "name") => json!({"minLength": 1, "maxLength": 255}),
         ("Statistics", "completion_rate") => json!({"minimum": 0, "maximum": 1}),
         ("AuthResponse", "token_type") => json!({"enum": ["bearer"]}),
         ("Health", "status") | ("Ready", "database") => json!({"enum": ["ok"]}),
@@ -335,15 +345,15 @@ fn patch_parameter(parameter: &mut Value) {
         ),
         "q" => (
             "Tasks whose title or description contains this text, compared after Unicode lowercasing.",
-            json!({"type": "string", "minLength": 1, "maxLength": 200}),
+            json!({"type": "string", "minLength": 1, "pattern": patterns::text(1, 200)}),
         ),
         "priority" => (
             "One or more of low, medium, high, comma-separated.",
-            json!({"type": "string", "pattern": "^(low|medium|high)(,(low|medium|high))*$"}),
+            json!({"type": "string", "pattern": r"^(?:low|medium|high)(?:,(?:low|medium|high))*(?![\s\S])"}),
         ),
         "tag" => (
             "Tasks carrying every given tag; repeat the parameter for more tags.",
-            json!({"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^,]+$"}}),
+            json!({"type": "array", "items": {"type": "string", "minLength": 1, "pattern": patterns::tag()}}),
         ),
         "due_after" => ("Tasks due at or after this instant.", json!({"type": "string", "format": "date-time"})),
         "due_before" => ("Tasks due before this instant.", json!({"type": "string", "format": "date-time"})),

@@ -10,7 +10,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
-use actix_web::web::{Bytes, Data};
+use actix_web::web::Data;
 use actix_web::{App, HttpResponse, HttpServer};
 use paperclip::actix::OpenApiExt as _;
 use todo_auth::{AuthConfig, AuthPorts, AuthService};
@@ -144,7 +144,7 @@ fn spawn_purge(auth: AuthService, interval: Duration) {
     });
 }
 
-/// The OpenAPI document, finished once per process.
+/// The OpenAPI document, one per process.
 static DOCUMENT: OnceLock<OpenApiDocument> = OnceLock::new();
 
 /// The actix application: routes, OpenAPI, docs, and the middleware of the contract.
@@ -167,10 +167,7 @@ pub fn app(
         .configure(crate::api::auth::routes)
         .configure(crate::api::tasks::routes)
         .with_raw_json_spec_v3(|app, spec| {
-            let document = DOCUMENT.get_or_init(|| {
-                let finished = crate::openapi::finish(spec);
-                OpenApiDocument(Arc::new(Bytes::from(serde_json::to_vec(&finished).unwrap_or_default())))
-            });
+            let document = DOCUMENT.get_or_init(|| OpenApiDocument::new(spec));
             app.app_data(Data::new(document.clone()))
         })
         .configure(crate::api::docs::routes)

@@ -223,22 +223,28 @@ pub enum TagError {
 impl Tag {
     pub const MAX_CHARS: usize = 50;
 
+    /// Trims, lowercases (full Unicode rules), then checks the label as it will be stored.
     pub fn parse(raw: &str) -> Result<Self, TagError> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
+        let tag = raw.trim().to_lowercase();
+        if tag.is_empty() {
             return Err(TagError::Empty);
         }
-        if char_count(trimmed) > Self::MAX_CHARS {
+        if char_count(&tag) > Self::MAX_CHARS {
             return Err(TagError::TooLong);
         }
-        if trimmed.contains(',') {
+        if tag.contains(',') {
             return Err(TagError::Comma);
         }
-        // `char::is_control` is exactly Unicode's general category Cc.
-        if trimmed.chars().any(char::is_control) {
+        if tag.chars().any(Self::is_control) {
             return Err(TagError::Control);
         }
-        Ok(Self(trimmed.to_lowercase()))
+        Ok(Self(tag))
+    }
+
+    /// Control characters: exactly Unicode's general category Cc (what `char::is_control` is).
+    #[must_use]
+    pub fn is_control(c: char) -> bool {
+        c.is_control()
     }
 
     #[must_use]

@@ -4,7 +4,7 @@
 //! and points them at `/openapi.json`. Only the files paperclip really has reach its
 //! handler (which panics on any other name): every other path under `/docs` is a 404.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::http::header;
 use actix_web::web::{Bytes, Data};
@@ -54,9 +54,26 @@ const PAGE: &str = r##"<!DOCTYPE html>
 </html>
 "##;
 
-/// The finished OpenAPI document, serialized once.
+/// The OpenAPI document: paperclip's, finished (see `crate::openapi`) and serialized on
+/// first request, so that starting the server does not wait for it.
 #[derive(Clone, Debug)]
-pub struct OpenApiDocument(pub Arc<Bytes>);
+pub struct OpenApiDocument(Arc<(serde_json::Value, OnceLock<Bytes>)>);
+
+impl OpenApiDocument {
+    pub fn new(paperclip: serde_json::Value) -> Self {
+        Self(Arc::new((paperclip, OnceLock::new())))
+    }
+
+    /// The published document.
+    pub fn bytes(&self) -> Bytes {
+        let (paperclip, finished) = &*self.0;
+        finished
+            .get_or_init(|| {
+                Bytes::from(serde_json::to_vec(&crate::openapi::finish(paperclip.clone())).unwrap_or_default())
+            })
+            .clone()
+    }
+}
 
 /// Our routes under `/docs` and `/openapi.json`. Registered before paperclip's own UI
 /// handler, so that they win for the paths they match.
@@ -78,7 +95,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
 
 #[api_v2_operation(skip)]
 async fn openapi(document: Data<OpenApiDocument>) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "application/json")).body(Bytes::clone(&document.0))
+    HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "application/json")).body(document.bytes())
 }
 
 #[api_v2_operation(skip)]

@@ -294,10 +294,10 @@ fn count_of(n: u64, noun: &str) -> String {
 const CREATE_FIELDS: &[&str] = &["title", "description", "priority", "tags", "due_at", "remind_at", "recurrence"];
 const UPDATE_FIELDS: &[&str] =
     &["title", "description", "status", "priority", "tags", "due_at", "remind_at", "recurrence"];
-/// Raw list entries read before de-duplication. Only distinct tags count against the
-/// contract's 10, so this is far above it; it only bounds the work and the error list
-/// (one details entry per bad entry), like the bulk routes' 1000 ids.
-const MAX_RAW_TAGS: usize = MAX_BULK_IDS;
+/// "0 to 10 labels": the list a client sends holds at most 10 entries; normalising
+/// (lowercasing, dropping duplicates) can only make it shorter. Counting the entries as
+/// sent keeps the rule exactly what the OpenAPI document can say (`maxItems: 10`).
+const MAX_RAW_TAGS: usize = Tags::MAX;
 
 /// `tags`: a list of labels, normalised and de-duplicated; never `null`.
 fn tags_field(fields: &mut Fields) -> Option<Tags> {
