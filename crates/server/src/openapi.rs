@@ -294,6 +294,9 @@ fn patch_operation(method: &str, path: &str, operation: &mut Value) {
     if route.authenticated {
         operation.insert("security".into(), json!([{"bearerAuth": []}]));
     }
+    if path == "/api/{user_id}/tasks" && method == "post" {
+        operation["responses"]["201"]["links"] = task_links();
+    }
     if path.ends_with("/complete") && method == "patch" {
         // No body at all is the same as {}.
         operation["requestBody"]["required"] = Value::Bool(false);
@@ -331,6 +334,19 @@ fn patch_operation(method: &str, path: &str, operation: &mut Value) {
             patch_parameter(parameter);
         }
     }
+}
+
+/// What a client can do next with a task it created (OpenAPI links; stateful fuzzers
+/// follow them).
+fn task_links() -> Value {
+    let parameters = json!({"user_id": "$response.body#/user_id", "task_id": "$response.body#/id"});
+    let link = |operation: &str, description: &str| json!({"operationId": operation, "parameters": parameters, "description": description});
+    json!({
+        "GetTask": link("get_task", "The task just created."),
+        "UpdateTask": link("update_task", "Change the task just created."),
+        "CompleteTask": link("complete_task", "Complete the task just created."),
+        "DeleteTask": link("delete_task", "Delete the task just created."),
+    })
 }
 
 /// The list route's query parameters, as the contract defines them.
