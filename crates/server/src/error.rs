@@ -68,6 +68,20 @@ impl ApiError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "the request body is larger than 65536 bytes")
     }
 
+    /// 414: the request target is longer than the server reads.
+    pub fn uri_too_long() -> Self {
+        Self::new(StatusCode::URI_TOO_LONG, "MALFORMED_REQUEST", "the request URI is longer than 8192 bytes")
+    }
+
+    /// 431: the request's headers are larger than the server reads.
+    pub fn headers_too_large() -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "MALFORMED_REQUEST",
+            "the request headers are larger than 16384 bytes",
+        )
+    }
+
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

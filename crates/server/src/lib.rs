@@ -5,6 +5,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod json;
+pub mod limits;
 pub mod openapi;
 pub mod startup;
 pub mod state;

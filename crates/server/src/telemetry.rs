@@ -19,6 +19,9 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Installs the global subscriber: `filter` (`RUST_LOG` syntax) in `format`.
 pub fn init(filter: &str, format: LogFormat) {
+    // actix-http logs a client's malformed request (a garbage request line, an oversized
+    // head) at ERROR: any client could fill the error log. Silence it unless asked for.
+    let filter = if filter.contains("actix_http") { filter.to_owned() } else { format!("{filter},actix_http::h1=off") };
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     // A second init (tests) keeps the first subscriber.
