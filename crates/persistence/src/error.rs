@@ -44,6 +44,12 @@ fn from_diesel(error: DieselError) -> RepoError {
         DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
             RepoError::Conflict("serialization failure")
         }
+        // A lost race like any other: the use case reads again and retries.
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+            if info.message().contains("deadlock detected") =>
+        {
+            RepoError::Conflict("deadlock")
+        }
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
         | DieselError::BrokenTransactionManager => RepoError::Unavailable(error.into()),
         DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)

@@ -12,7 +12,7 @@ use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 use todo_domain::task::{
     DUE_SOON, Direction, Recurrence, SortKey, SortValue, StatusCounts, Tag, TagCount, Task, TaskChanges, TaskCounts,
-    TaskDescription, TaskFilter, TaskId, TaskQuery, TaskRepository, TaskStatus,
+    TaskDescription, TaskFilter, TaskId, TaskQuery, TaskRepository, TaskStatus, TaskUpdate,
 };
 use todo_domain::user::UserId;
 use todo_domain::{RepoError, Timestamp};
@@ -298,8 +298,12 @@ impl TaskRepository for Tasks {
             return Err(RepoError::Internal("a write named a task of another user".into()));
         }
         with_connection!(&self.pool, |conn| {
+            // Rows are locked in id order, so that two writers of overlapping sets of
+            // tasks queue behind each other instead of deadlocking.
+            let mut updates: Vec<&TaskUpdate> = changes.updates.iter().collect();
+            updates.sort_by_key(|update| update.task.id);
             write_transaction!(conn, async |c| {
-                for update in &changes.updates {
+                for update in updates {
                     let task = &update.task;
                     let updated = diesel::update(
                         tasks::table
