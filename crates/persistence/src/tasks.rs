@@ -300,10 +300,10 @@ impl TaskRepository for Tasks {
         with_connection!(&self.pool, |conn| {
             // Rows are locked in id order, so that two writers of overlapping sets of
             // tasks queue behind each other instead of deadlocking.
-            let mut updates: Vec<&TaskUpdate> = changes.updates.iter().collect();
-            updates.sort_by_key(|update| update.task.id);
+            let mut in_id_order: Vec<&TaskUpdate> = changes.updates.iter().collect();
+            in_id_order.sort_by_key(|update| update.task.id);
             write_transaction!(conn, async |c| {
-                for update in updates {
+                for update in in_id_order {
                     let task = &update.task;
                     let updated = diesel::update(
                         tasks::table
