@@ -1,28 +1,84 @@
-//! The pool of either backend, and the macro that runs one query body on both.
+//! The connections of either backend, and the macros that run one query body on both.
+
+use std::path::PathBuf;
 
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Pool as Deadpool;
 
 use crate::sqlite;
 
-/// A connection pool of the backend the URL chose.
+/// The connections of the backend the URL chose.
 #[derive(Clone)]
 pub(crate) enum Pool {
     Postgres(Deadpool<AsyncPgConnection>),
-    Sqlite(Deadpool<sqlite::Connection>),
+    Sqlite(std::sync::Arc<SqliteStore>),
 }
 
-/// Runs `$body` with `$conn` bound to a pooled connection of the pool's backend.
+/// SQLite: one writer thread, and a pool of connections that only read.
+pub(crate) struct SqliteStore {
+    pub(crate) writer: sqlite::Writer,
+    pub(crate) readers: Deadpool<sqlite::Connection>,
+    /// A file made for an in-memory URL (tests), removed with the store.
+    pub(crate) scratch: Option<PathBuf>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(path) = &self.scratch {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.clone().into_os_string();
+                file.push(suffix);
+                let _ = std::fs::remove_file(file);
+            }
+        }
+    }
+}
+
+/// Runs the read `$body` with `$conn` bound to a connection of the pool's backend.
 ///
 /// The body is written once and compiled once per backend: in each arm the names of
-/// that backend's schema (`tasks`, `users`...) are in scope, and so is
-/// `write_transaction!(conn, async |c| ...)`, which opens the backend's kind of write
-/// transaction (`BEGIN IMMEDIATE` on SQLite, so that two writers queue on the busy
-/// timeout instead of failing to upgrade a read lock), and `insert_rows!(conn, table,
-/// &rows)`, one multi-row INSERT where the backend has it. The body evaluates to
+/// that backend's schema (`tasks`, `users`...) are in scope. It evaluates to
 /// `Result<T, crate::error::Error>`; the macro evaluates to `Result<T, RepoError>`.
+/// On SQLite the body runs on the calling thread (see `crate::sqlite`).
 macro_rules! with_connection {
     ($pool:expr, |$conn:ident| $body:expr) => {
+        match $pool {
+            $crate::backend::Pool::Postgres(pool) => {
+                #[allow(unused_imports)]
+                use $crate::postgres::schema::*;
+                match pool.get().await {
+                    Ok(mut connection) => {
+                        let $conn = &mut *connection;
+                        let result: Result<_, $crate::error::Error> = async { $body }.await;
+                        result.map_err(todo_domain::RepoError::from)
+                    }
+                    Err(error) => Err($crate::error::from_pool(error)),
+                }
+            }
+            $crate::backend::Pool::Sqlite(store) => {
+                #[allow(unused_imports)]
+                use $crate::sqlite::schema::*;
+                match store.readers.get().await {
+                    Ok(mut connection) => {
+                        let $conn = &mut *connection;
+                        let result: Result<_, $crate::error::Error> = async { $body }.await;
+                        result.map_err(todo_domain::RepoError::from)
+                    }
+                    Err(error) => Err($crate::error::from_pool(error)),
+                }
+            }
+        }
+    };
+}
+
+/// Runs the write `$body` with `$conn` bound to a connection of the pool's backend.
+///
+/// Like [`with_connection!`], and besides, in each arm: `write_transaction!(conn, async
+/// |c| ...)` opens the backend's write transaction, and `insert_rows!(conn, table,
+/// &rows)` inserts many rows (one statement where the backend has it). On SQLite the
+/// body runs on the writer thread, so it must own what it uses (`move`).
+macro_rules! with_writer {
+    ($pool:expr, move |$conn:ident| $body:expr) => {
         match $pool {
             $crate::backend::Pool::Postgres(pool) => {
                 #[allow(unused_imports)]
@@ -42,19 +98,20 @@ macro_rules! with_connection {
                 match pool.get().await {
                     Ok(mut connection) => {
                         let $conn = &mut *connection;
-                        let result: Result<_, $crate::error::Error> = async { $body }.await;
+                        let result: Result<_, $crate::error::Error> = async move { $body }.await;
                         result.map_err(todo_domain::RepoError::from)
                     }
                     Err(error) => Err($crate::error::from_pool(error)),
                 }
             }
-            $crate::backend::Pool::Sqlite(pool) => {
+            $crate::backend::Pool::Sqlite(store) => {
                 #[allow(unused_imports)]
                 use $crate::sqlite::schema::*;
+                // Inside the writer's batch transaction, this is a savepoint.
                 #[allow(unused_macros)]
                 macro_rules! write_transaction {
                     ($c:expr, $f:expr) => {
-                        $c.immediate_transaction($f)
+                        diesel_async::AsyncConnection::transaction($c, $f)
                     };
                 }
                 // diesel's multi-row INSERT for SQLite lives in the sync connection only.
@@ -66,17 +123,18 @@ macro_rules! with_connection {
                         }
                     };
                 }
-                match pool.get().await {
-                    Ok(mut connection) => {
-                        let $conn = &mut *connection;
-                        let result: Result<_, $crate::error::Error> = async { $body }.await;
-                        result.map_err(todo_domain::RepoError::from)
-                    }
-                    Err(error) => Err($crate::error::from_pool(error)),
-                }
+                store
+                    .writer
+                    .write(move |$conn: &mut $crate::sqlite::Connection| {
+                        $crate::sqlite::block_inline(async move {
+                            let result: Result<_, $crate::error::Error> = async move { $body }.await;
+                            result
+                        })
+                    })
+                    .await
             }
         }
     };
 }
 
-pub(crate) use with_connection;
+pub(crate) use {with_connection, with_writer};

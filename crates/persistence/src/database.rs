@@ -16,8 +16,7 @@ use todo_domain::session::{LoginAttemptRepository, RevokedTokenRepository};
 use todo_domain::task::TaskRepository;
 use todo_domain::user::UserRepository;
 
-use crate::backend::{Pool, with_connection};
-use crate::detached::{Detached, detach};
+use crate::backend::{Pool, SqliteStore, with_connection};
 use crate::migrations::{self, BoxError, Target};
 use crate::{postgres, sqlite};
 
@@ -148,13 +147,8 @@ impl Database {
     /// Runs pending migrations up to `target`.
     pub async fn migrate(&self, target: Target) -> Result<(), ConnectError> {
         match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut connection = pool.get().await.map_err(|e| ConnectError::Connect(crate::error::from_pool(e)))?;
-                connection
-                    .spawn_blocking(move |c| Ok(migrations::run_sqlite(c, target).map_err(|e| e.to_string())))
-                    .await
-                    .map_err(|e| ConnectError::Migrate(e.into()))?
-                    .map_err(|e| ConnectError::Migrate(e.into()))
+            Pool::Sqlite(store) => {
+                sqlite_migration(store, move |connection| migrations::run_sqlite(connection, target)).await
             }
             Pool::Postgres(_) => {
                 let Self { config, .. } = self;
@@ -176,14 +170,7 @@ impl Database {
     /// Reverts every migration (for the migration tests: all up, all down, all up).
     pub async fn revert_all_migrations(&self) -> Result<(), ConnectError> {
         match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut connection = pool.get().await.map_err(|e| ConnectError::Connect(crate::error::from_pool(e)))?;
-                connection
-                    .spawn_blocking(|c| Ok(migrations::revert_sqlite(c).map_err(|e| e.to_string())))
-                    .await
-                    .map_err(|e| ConnectError::Migrate(e.into()))?
-                    .map_err(|e| ConnectError::Migrate(e.into()))
-            }
+            Pool::Sqlite(store) => sqlite_migration(store, migrations::revert_sqlite).await,
             Pool::Postgres(_) => {
                 let config = self.config.clone();
                 let url = postgres_url(&config);
@@ -203,45 +190,47 @@ impl Database {
 
     /// Whether the database answers a trivial query now (the readiness probe).
     pub async fn ping(&self) -> Result<(), RepoError> {
-        let pool = self.pool.clone();
-        detach(async move {
-            with_connection!(&pool, |conn| {
-                diesel::sql_query("SELECT 1").execute(conn).await?;
-                Ok(())
-            })
+        with_connection!(&self.pool, |conn| {
+            diesel::sql_query("SELECT 1").execute(conn).await?;
+            Ok(())
         })
-        .await
     }
 
     #[must_use]
     pub fn users(&self) -> Arc<dyn UserRepository> {
-        let users: Arc<dyn UserRepository> = Arc::new(crate::users::Users::new(self.pool.clone()));
-        if self.is_sqlite() { Arc::new(Detached(users)) } else { users }
+        Arc::new(crate::users::Users::new(self.pool.clone()))
     }
 
     #[must_use]
     pub fn tasks(&self) -> Arc<dyn TaskRepository> {
-        let tasks: Arc<dyn TaskRepository> = Arc::new(crate::tasks::Tasks::new(self.pool.clone()));
-        if self.is_sqlite() { Arc::new(Detached(tasks)) } else { tasks }
+        Arc::new(crate::tasks::Tasks::new(self.pool.clone()))
     }
 
     #[must_use]
     pub fn revoked_tokens(&self) -> Arc<dyn RevokedTokenRepository> {
-        let tokens: Arc<dyn RevokedTokenRepository> = Arc::new(crate::sessions::RevokedTokens::new(self.pool.clone()));
-        if self.is_sqlite() { Arc::new(Detached(tokens)) } else { tokens }
+        Arc::new(crate::sessions::RevokedTokens::new(self.pool.clone()))
     }
 
     #[must_use]
     pub fn login_attempts(&self) -> Arc<dyn LoginAttemptRepository> {
-        let attempts: Arc<dyn LoginAttemptRepository> =
-            Arc::new(crate::sessions::LoginAttempts::new(self.pool.clone()));
-        if self.is_sqlite() { Arc::new(Detached(attempts)) } else { attempts }
+        Arc::new(crate::sessions::LoginAttempts::new(self.pool.clone()))
     }
+}
 
-    /// SQLite repositories run each call detached (see `crate::detached`).
-    fn is_sqlite(&self) -> bool {
-        matches!(self.pool, Pool::Sqlite(_))
-    }
+/// Runs a migration step on the SQLite writer's connection, alone.
+async fn sqlite_migration(
+    store: &SqliteStore,
+    step: impl FnOnce(&mut diesel::sqlite::SqliteConnection) -> Result<(), BoxError> + Send + 'static,
+) -> Result<(), ConnectError> {
+    store
+        .writer
+        .alone(move |connection| {
+            sqlite::block_inline(connection.spawn_blocking(move |inner| Ok(step(inner).map_err(|e| e.to_string()))))
+        })
+        .await
+        .map_err(ConnectError::Connect)?
+        .map_err(|e| ConnectError::Migrate(e.into()))?
+        .map_err(|e| ConnectError::Migrate(e.into()))
 }
 
 fn postgres_url(config: &DatabaseConfig) -> String {
@@ -274,21 +263,29 @@ fn build_pool(config: &DatabaseConfig) -> Result<Pool, ConnectError> {
                 .map_err(|e| ConnectError::Pool(e.to_string()))
         }
         DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory => {
-            let (path, size) = match &config.url {
-                DatabaseUrl::SqliteFile(path) => (path.to_string_lossy().into_owned(), config.pool_size.max(1)),
-                // Every connection to ":memory:" is a database of its own: keep one.
-                _ => (":memory:".to_owned(), 1),
+            // An in-memory URL (tests) gets a scratch file instead: readers and the writer
+            // are separate connections and must see one database. It need not be durable.
+            let (path, scratch) = if let DatabaseUrl::SqliteFile(path) = &config.url {
+                (path.to_string_lossy().into_owned(), None)
+            } else {
+                let file = std::env::temp_dir().join(format!("todo-scratch-{}.db", uuid::Uuid::new_v4().simple()));
+                (file.to_string_lossy().into_owned(), Some(file))
             };
+            let durable = scratch.is_none();
+            let writer = sqlite::connect(&path, statement_timeout, durable)
+                .map_err(|e| ConnectError::Connect(RepoError::Unavailable(e.into())))?;
+            let writer = sqlite::Writer::start(writer).map_err(|e| ConnectError::Pool(e.to_string()))?;
             let mut manager = ManagerConfig::<sqlite::Connection>::default();
             manager.recycling_method = RecyclingMethod::Fast;
-            manager.custom_setup = Box::new(move |path| Box::pin(sqlite::connect(path, statement_timeout)));
-            Deadpool::builder(AsyncDieselConnectionManager::new_with_config(path, manager))
-                .max_size(size)
+            manager.custom_setup =
+                Box::new(move |path| Box::pin(std::future::ready(sqlite::connect(path, statement_timeout, durable))));
+            let readers = Deadpool::builder(AsyncDieselConnectionManager::new_with_config(path, manager))
+                .max_size(config.pool_size.max(1))
                 .runtime(Runtime::Tokio1)
                 .wait_timeout(acquire)
                 .build()
-                .map(Pool::Sqlite)
-                .map_err(|e| ConnectError::Pool(e.to_string()))
+                .map_err(|e| ConnectError::Pool(e.to_string()))?;
+            Ok(Pool::Sqlite(Arc::new(SqliteStore { writer, readers, scratch })))
         }
     }
 }

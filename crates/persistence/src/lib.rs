@@ -2,7 +2,6 @@
 
 mod backend;
 mod database;
-mod detached;
 mod error;
 mod migrations;
 mod postgres;

@@ -7,7 +7,7 @@ use todo_domain::session::{LoginAttemptRepository, RevokedTokenRepository, Token
 use todo_domain::user::{Email, UserId};
 use todo_domain::{RepoError, Timestamp};
 
-use crate::backend::{Pool, with_connection};
+use crate::backend::{Pool, with_connection, with_writer};
 use crate::error::Error;
 use crate::rows::timestamp;
 use crate::sql::{Id, Instant};
@@ -25,7 +25,7 @@ impl RevokedTokens {
 #[async_trait]
 impl RevokedTokenRepository for RevokedTokens {
     async fn revoke(&self, jti: TokenId, user_id: UserId, expires_at: Timestamp) -> Result<(), RepoError> {
-        with_connection!(&self.pool, |conn| {
+        with_writer!(&self.pool, move |conn| {
             diesel::insert_into(revoked_tokens::table)
                 .values((
                     revoked_tokens::jti.eq(Id(jti.as_uuid())),
@@ -52,7 +52,7 @@ impl RevokedTokenRepository for RevokedTokens {
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, RepoError> {
-        with_connection!(&self.pool, |conn| {
+        with_writer!(&self.pool, move |conn| {
             let purged =
                 diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(Instant::from(now))))
                     .execute(conn)
@@ -75,7 +75,8 @@ impl LoginAttempts {
 #[async_trait]
 impl LoginAttemptRepository for LoginAttempts {
     async fn record_failure(&self, email: &Email, at: Timestamp) -> Result<(), RepoError> {
-        with_connection!(&self.pool, |conn| {
+        let email = email.clone();
+        with_writer!(&self.pool, move |conn| {
             diesel::insert_into(login_failures::table)
                 .values((login_failures::email.eq(email.as_str()), login_failures::failed_at.eq(Instant::from(at))))
                 .execute(conn)
@@ -99,7 +100,7 @@ impl LoginAttemptRepository for LoginAttempts {
     }
 
     async fn purge_before(&self, before: Timestamp) -> Result<u64, RepoError> {
-        with_connection!(&self.pool, |conn| {
+        with_writer!(&self.pool, move |conn| {
             let purged =
                 diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(Instant::from(before))))
                     .execute(conn)

@@ -1,32 +1,210 @@
-//! SQLite specifics: the schema as diesel sees it, its column types, and the settings
-//! every connection gets.
+//! SQLite: the schema as diesel sees it, the settings every connection gets, and how
+//! statements run.
+//!
+//! diesel-async's `SyncConnectionWrapper` normally hands every statement to tokio's
+//! blocking pool and back: two thread switches per statement, and a panic when a query
+//! is abandoned halfway on actix's single-threaded workers. Here statements run in
+//! place (the [`Inline`] spawner) and the work is arranged so that this is safe:
+//!
+//! - **Reads** run on the calling (worker) thread. In WAL mode readers never wait for a
+//!   lock, and a read completes within one poll, so it can neither block nor be
+//!   abandoned halfway.
+//! - **Writes** all go to one [`Writer`] thread with its own connection. It takes the
+//!   writes that are waiting, runs each in a savepoint of one transaction, commits them
+//!   together (one fsync for the batch: a group commit) and only then answers each
+//!   caller. No two connections ever compete for SQLite's write lock, no worker thread
+//!   ever waits on an fsync, and `synchronous = FULL` stays affordable.
 
 pub(crate) mod schema;
 
+use std::error::Error as StdError;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::{Pin, pin};
+use std::sync::mpsc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use diesel::ConnectionError;
 use diesel::sqlite::SqliteConnection;
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use todo_domain::RepoError;
 
-pub(crate) type Connection = SyncConnectionWrapper<SqliteConnection>;
+use crate::error::Error;
+
+pub(crate) type Connection = SyncConnectionWrapper<SqliteConnection, Inline>;
+
+/// Runs diesel-async's "blocking" work where it is asked for (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Inline;
+
+impl SpawnBlocking for Inline {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> Pin<Box<dyn Future<Output = Result<R, Box<dyn StdError + Send + Sync + 'static>>> + Send + 'a>>
+    where
+        R: Send + 'static,
+    {
+        let result = task();
+        Box::pin(std::future::ready(Ok(result)))
+    }
+
+    fn get_runtime() -> Self {
+        Self
+    }
+}
+
+/// Drives a future made only of [`Inline`] SQLite work, which is ready on first poll.
+pub(crate) fn block_inline<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut context = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        // Not expected: inline work never waits. Yield rather than spin hard.
+        std::thread::yield_now();
+    }
+}
 
 /// Opens one connection and sets what SQLite leaves per connection:
 /// - `foreign_keys`: enforce them (cascades from users to tasks to tags);
-/// - `busy_timeout`: wait for the writer's lock instead of failing at once;
+/// - `busy_timeout`: a reader may still wait (WAL recovery, checkpoints), not fail;
 /// - `journal_mode = WAL`: readers never block the writer nor each other;
 /// - `synchronous = FULL`: a commit is on disk before it is acknowledged, so an
 ///   acknowledged write survives a crash of the process and of the machine.
-pub(crate) async fn connect(path: &str, busy_timeout: Duration) -> Result<Connection, ConnectionError> {
-    let mut connection = Connection::establish(path).await?;
-    let millis = busy_timeout.as_millis();
-    connection
-        .batch_execute(&format!(
-            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {millis}; \
-             PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-        ))
-        .await
-        .map_err(ConnectionError::CouldntSetupConfiguration)?;
-    Ok(connection)
+///
+/// A scratch database (`durable == false`, tests) skips the fsyncs: `synchronous = OFF`.
+pub(crate) fn connect(path: &str, busy_timeout: Duration, durable: bool) -> Result<Connection, ConnectionError> {
+    block_inline(async {
+        let mut connection = Connection::establish(path).await?;
+        let millis = busy_timeout.as_millis();
+        let synchronous = if durable { "FULL" } else { "OFF" };
+        connection
+            .batch_execute(&format!(
+                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {millis}; \
+                 PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};"
+            ))
+            .await
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        Ok(connection)
+    })
+}
+
+/// The most writes committed together.
+const MAX_BATCH: usize = 256;
+
+/// What a write leaves for after the commit: it reports the write's own result, or
+/// the commit's failure.
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// A write: it runs in the batch's transaction and leaves its [`Finish`].
+type Write = Box<dyn FnOnce(&mut Connection) -> Finish + Send>;
+
+enum Job {
+    /// Runs inside the batch's transaction (in a savepoint of its own if it opens one).
+    Batched(Write),
+    /// Runs alone, outside any transaction (migrations).
+    Alone(Box<dyn FnOnce(&mut Connection) + Send>),
+}
+
+/// The one thread that writes (see the module docs).
+#[derive(Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread over `connection`.
+    pub(crate) fn start(connection: Connection) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel();
+        std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || write_loop(connection, &queue))?;
+        Ok(Self { jobs })
+    }
+
+    /// Runs `write` on the writer's connection and answers once its batch is committed.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, RepoError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job = Job::Batched(Box::new(move |connection: &mut Connection| -> Finish {
+            let result = write(connection);
+            Box::new(move |committed: Result<(), String>| {
+                let result = match committed {
+                    Ok(()) => result.map_err(RepoError::from),
+                    Err(error) => Err(RepoError::Unavailable(error.into())),
+                };
+                let _ = answer.send(result);
+            })
+        }));
+        self.submit(job)?;
+        answered.await.map_err(|_| RepoError::Internal("the SQLite writer dropped a write".into()))?
+    }
+
+    /// Runs `work` on the writer's connection, alone and outside any transaction.
+    pub(crate) async fn alone<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> T + Send + 'static,
+    ) -> Result<T, RepoError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.submit(Job::Alone(Box::new(move |connection: &mut Connection| {
+            let _ = answer.send(work(connection));
+        })))?;
+        answered.await.map_err(|_| RepoError::Internal("the SQLite writer dropped a task".into()))
+    }
+
+    fn submit(&self, job: Job) -> Result<(), RepoError> {
+        self.jobs.send(job).map_err(|_| RepoError::Unavailable("the SQLite writer has stopped".into()))
+    }
+}
+
+/// Takes the waiting writes, runs them in one transaction, commits, answers; repeats
+/// until every `Writer` handle is gone.
+fn write_loop(mut connection: Connection, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Alone(work) => {
+                    // Commit what came before it, then run it on its own.
+                    commit(&mut connection, std::mem::take(&mut batch));
+                    work(&mut connection);
+                }
+                Job::Batched(write) => batch.push(write),
+            }
+            if batch.len() < MAX_BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        commit(&mut connection, batch);
+    }
+}
+
+fn commit(connection: &mut Connection, batch: Vec<Write>) {
+    if batch.is_empty() {
+        return;
+    }
+    let mut finishers: Vec<Finish> = Vec::with_capacity(batch.len());
+    let committed = block_inline(connection.transaction(async |c| {
+        for write in batch {
+            // A panicking write fails alone; the others still commit.
+            if let Ok(finish) = catch_unwind(AssertUnwindSafe(|| write(c))) {
+                finishers.push(finish);
+            } else {
+                tracing::error!("a SQLite write panicked; its caller gets no answer");
+            }
+        }
+        Ok::<_, diesel::result::Error>(())
+    }));
+    let outcome = committed.map_err(|error| error.to_string());
+    if let Err(error) = &outcome {
+        tracing::error!(error, batch = finishers.len(), "a SQLite commit failed; every write of the batch is refused");
+    }
+    for finish in finishers {
+        finish(outcome.clone());
+    }
 }

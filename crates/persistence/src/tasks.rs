@@ -12,12 +12,12 @@ use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 use todo_domain::task::{
     DUE_SOON, Direction, Recurrence, SortKey, SortValue, StatusCounts, Tag, TagCount, Task, TaskChanges, TaskCounts,
-    TaskDescription, TaskFilter, TaskId, TaskQuery, TaskRepository, TaskStatus, TaskUpdate,
+    TaskDescription, TaskFilter, TaskId, TaskQuery, TaskRepository, TaskStatus,
 };
 use todo_domain::user::UserId;
 use todo_domain::{RepoError, Timestamp};
 
-use crate::backend::{Pool, with_connection};
+use crate::backend::{Pool, with_connection, with_writer};
 use crate::error::Error;
 use crate::rows::{TaskRow, join_tags, task_columns, tasks_from};
 use crate::sql::{Id, Instant};
@@ -245,9 +245,10 @@ fn count(n: i64) -> u64 {
 #[async_trait]
 impl TaskRepository for Tasks {
     async fn insert(&self, task: &Task) -> Result<(), RepoError> {
-        with_connection!(&self.pool, |conn| {
+        let task = task.clone();
+        with_writer!(&self.pool, move |conn| {
             write_transaction!(conn, async |c| {
-                insert_task!(c, task);
+                insert_task!(c, &task);
                 Ok::<_, Error>(())
             })
             .await
@@ -297,13 +298,13 @@ impl TaskRepository for Tasks {
         if foreign {
             return Err(RepoError::Internal("a write named a task of another user".into()));
         }
-        with_connection!(&self.pool, |conn| {
-            // Rows are locked in id order, so that two writers of overlapping sets of
-            // tasks queue behind each other instead of deadlocking.
-            let mut in_id_order: Vec<&TaskUpdate> = changes.updates.iter().collect();
-            in_id_order.sort_by_key(|update| update.task.id);
+        // Rows are locked in id order, so that two writers of overlapping sets of tasks
+        // queue behind each other instead of deadlocking.
+        let mut changes = changes.clone();
+        changes.updates.sort_by_key(|update| update.task.id);
+        with_writer!(&self.pool, move |conn| {
             write_transaction!(conn, async |c| {
-                for update in in_id_order {
+                for update in &changes.updates {
                     let task = &update.task;
                     let updated = diesel::update(
                         tasks::table
@@ -338,10 +339,11 @@ impl TaskRepository for Tasks {
     }
 
     async fn delete_all(&self, user_id: UserId, ids: &[TaskId]) -> Result<u64, RepoError> {
-        with_connection!(&self.pool, |conn| {
+        let ids = uuids(ids);
+        with_writer!(&self.pool, move |conn| {
             write_transaction!(conn, async |c| {
                 let deleted = diesel::delete(
-                    tasks::table.filter(tasks::user_id.eq(Id(user_id.as_uuid()))).filter(tasks::id.eq_any(uuids(ids))),
+                    tasks::table.filter(tasks::user_id.eq(Id(user_id.as_uuid()))).filter(tasks::id.eq_any(&ids)),
                 )
                 .execute(&mut *c)
                 .await?;
@@ -352,7 +354,7 @@ impl TaskRepository for Tasks {
     }
 
     async fn delete_with_status(&self, user_id: UserId, status: TaskStatus) -> Result<u64, RepoError> {
-        with_connection!(&self.pool, |conn| {
+        with_writer!(&self.pool, move |conn| {
             let deleted = diesel::delete(
                 tasks::table.filter(tasks::user_id.eq(Id(user_id.as_uuid()))).filter(tasks::status.eq(status.as_str())),
             )

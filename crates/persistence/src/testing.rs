@@ -12,7 +12,7 @@ use diesel::ExpressionMethods as _;
 use todo_domain::RepoError;
 use todo_domain::task::{Task, TaskDescription};
 
-use crate::backend::with_connection;
+use crate::backend::with_writer;
 use crate::sql::{Id, Instant};
 use crate::{Database, DatabaseConfig, DatabaseUrl, Target};
 
@@ -98,7 +98,8 @@ pub async fn postgres_at(target: Target) -> Option<Database> {
 /// Inserts `task` the way the first schema (`2026-11-29-000001`) stores it, before the
 /// organising columns existed: for the test that the later migration keeps such rows.
 pub async fn insert_first_schema_task(database: &Database, task: &Task) -> Result<(), RepoError> {
-    with_connection!(&database.pool, |conn| {
+    let task = task.clone();
+    with_writer!(&database.pool, move |conn| {
         diesel::insert_into(tasks::table)
             .values((
                 tasks::user_id.eq(Id(task.user_id.as_uuid())),

@@ -6,7 +6,7 @@ use diesel_async::RunQueryDsl;
 use todo_domain::user::{Email, PasswordHash, User, UserId, UserName, UserRepository};
 use todo_domain::{RepoError, Timestamp};
 
-use crate::backend::{Pool, with_connection};
+use crate::backend::{Pool, with_connection, with_writer};
 use crate::error::Error;
 use crate::rows::{UserRow, user_columns};
 use crate::sql::{Id, Instant};
@@ -24,7 +24,8 @@ impl Users {
 #[async_trait]
 impl UserRepository for Users {
     async fn insert(&self, user: &User) -> Result<(), RepoError> {
-        let result = with_connection!(&self.pool, |conn| {
+        let user = user.clone();
+        let result = with_writer!(&self.pool, move |conn| {
             diesel::insert_into(users::table)
                 .values((
                     users::id.eq(Id(user.id.as_uuid())),
@@ -70,7 +71,8 @@ impl UserRepository for Users {
     }
 
     async fn update_password_hash(&self, id: UserId, hash: &PasswordHash, now: Timestamp) -> Result<bool, RepoError> {
-        with_connection!(&self.pool, |conn| {
+        let hash = hash.clone();
+        with_writer!(&self.pool, move |conn| {
             let updated = diesel::update(users::table.filter(users::id.eq(Id(id.as_uuid()))))
                 .set((users::password_hash.eq(hash.as_str()), users::updated_at.eq(Instant::from(now))))
                 .execute(conn)
@@ -80,7 +82,7 @@ impl UserRepository for Users {
     }
 
     async fn delete(&self, id: UserId) -> Result<bool, RepoError> {
-        with_connection!(&self.pool, |conn| {
+        with_writer!(&self.pool, move |conn| {
             let deleted = diesel::delete(users::table.filter(users::id.eq(Id(id.as_uuid())))).execute(conn).await?;
             Ok::<_, Error>(deleted > 0)
         })
