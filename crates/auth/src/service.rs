@@ -86,6 +86,20 @@ impl AuthService {
         }
     }
 
+    /// The same service (keys, hashing pool) over other ports: e.g. one connection pool
+    /// per worker thread.
+    #[must_use]
+    pub fn with_ports(&self, ports: AuthPorts) -> Self {
+        Self {
+            users: ports.users,
+            revoked_tokens: ports.revoked_tokens,
+            throttle: LoginThrottle::new(ports.login_attempts),
+            clock: ports.clock,
+            hasher: self.hasher.clone(),
+            tokens: self.tokens.clone(),
+        }
+    }
+
     #[must_use]
     pub fn hasher(&self) -> &PasswordHasher {
         &self.hasher

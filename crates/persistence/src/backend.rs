@@ -18,18 +18,22 @@ pub(crate) enum Pool {
 pub(crate) struct SqliteStore {
     pub(crate) writer: sqlite::Writer,
     pub(crate) readers: Deadpool<sqlite::Connection>,
-    /// A file made for an in-memory URL (tests), removed with the store.
-    pub(crate) scratch: Option<PathBuf>,
+    /// A file made for an in-memory URL (tests), removed with its last store.
+    pub(crate) scratch: Option<std::sync::Arc<Scratch>>,
+    /// Where the database is and whether commits are fsynced, for more readers.
+    pub(crate) path: String,
+    pub(crate) durable: bool,
 }
 
-impl Drop for SqliteStore {
+/// A database file that only lives as long as the process uses it.
+pub(crate) struct Scratch(pub(crate) PathBuf);
+
+impl Drop for Scratch {
     fn drop(&mut self) {
-        if let Some(path) = &self.scratch {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut file = path.clone().into_os_string();
-                file.push(suffix);
-                let _ = std::fs::remove_file(file);
-            }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = self.0.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
         }
     }
 }

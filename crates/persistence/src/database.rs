@@ -16,7 +16,7 @@ use todo_domain::session::{LoginAttemptRepository, RevokedTokenRepository};
 use todo_domain::task::TaskRepository;
 use todo_domain::user::UserRepository;
 
-use crate::backend::{Pool, SqliteStore, with_connection};
+use crate::backend::{Pool, Scratch, SqliteStore, with_connection};
 use crate::migrations::{self, BoxError, Target};
 use crate::{postgres, sqlite};
 
@@ -188,6 +188,24 @@ impl Database {
         }
     }
 
+    /// Another handle on the same database with a connection pool of its own of
+    /// `pool_size` connections (on SQLite: its own readers, the same writer), for one
+    /// worker thread: connections are then used by the thread that drives them.
+    pub fn with_pool(&self, pool_size: usize) -> Result<Self, ConnectError> {
+        let config = Arc::new(DatabaseConfig { pool_size, ..(*self.config).clone() });
+        let pool = match &self.pool {
+            Pool::Postgres(_) => Pool::Postgres(postgres_pool(&postgres_url(&config), &config)?),
+            Pool::Sqlite(store) => Pool::Sqlite(Arc::new(SqliteStore {
+                writer: store.writer.clone(),
+                readers: sqlite_readers(&store.path, store.durable, &config)?,
+                scratch: store.scratch.clone(),
+                path: store.path.clone(),
+                durable: store.durable,
+            })),
+        };
+        Ok(Self { pool, config })
+    }
+
     /// Whether the database answers a trivial query now (the readiness probe).
     pub async fn ping(&self) -> Result<(), RepoError> {
         with_connection!(&self.pool, |conn| {
@@ -241,27 +259,8 @@ fn postgres_url(config: &DatabaseConfig) -> String {
 }
 
 fn build_pool(config: &DatabaseConfig) -> Result<Pool, ConnectError> {
-    let acquire = Some(config.acquire_timeout);
-    let statement_timeout = config.statement_timeout;
-    let connect_timeout = config.acquire_timeout;
     match &config.url {
-        DatabaseUrl::Postgres(url) => {
-            let mut manager = ManagerConfig::<AsyncPgConnection>::default();
-            // A checkout costs nothing: a closed connection is dropped by the pool's own
-            // check (`is_broken`) and the next one is opened afresh, so the process
-            // recovers by itself when the database comes back.
-            manager.recycling_method = RecyclingMethod::Fast;
-            manager.custom_setup =
-                Box::new(move |url| Box::pin(postgres::connect(url, connect_timeout, statement_timeout)));
-            Deadpool::builder(AsyncDieselConnectionManager::new_with_config(url, manager))
-                .max_size(config.pool_size.max(1))
-                .runtime(Runtime::Tokio1)
-                .wait_timeout(acquire)
-                .create_timeout(acquire)
-                .build()
-                .map(Pool::Postgres)
-                .map_err(|e| ConnectError::Pool(e.to_string()))
-        }
+        DatabaseUrl::Postgres(url) => postgres_pool(url, config).map(Pool::Postgres),
         DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory => {
             // An in-memory URL (tests) gets a scratch file instead: readers and the writer
             // are separate connections and must see one database. It need not be durable.
@@ -269,25 +268,51 @@ fn build_pool(config: &DatabaseConfig) -> Result<Pool, ConnectError> {
                 (path.to_string_lossy().into_owned(), None)
             } else {
                 let file = std::env::temp_dir().join(format!("todo-scratch-{}.db", uuid::Uuid::new_v4().simple()));
-                (file.to_string_lossy().into_owned(), Some(file))
+                (file.to_string_lossy().into_owned(), Some(Arc::new(Scratch(file))))
             };
             let durable = scratch.is_none();
-            let writer = sqlite::connect(&path, statement_timeout, durable)
+            let writer = sqlite::connect(&path, config.statement_timeout, durable)
                 .map_err(|e| ConnectError::Connect(RepoError::Unavailable(e.into())))?;
             let writer = sqlite::Writer::start(writer).map_err(|e| ConnectError::Pool(e.to_string()))?;
-            let mut manager = ManagerConfig::<sqlite::Connection>::default();
-            manager.recycling_method = RecyclingMethod::Fast;
-            manager.custom_setup =
-                Box::new(move |path| Box::pin(std::future::ready(sqlite::connect(path, statement_timeout, durable))));
-            let readers = Deadpool::builder(AsyncDieselConnectionManager::new_with_config(path, manager))
-                .max_size(config.pool_size.max(1))
-                .runtime(Runtime::Tokio1)
-                .wait_timeout(acquire)
-                .build()
-                .map_err(|e| ConnectError::Pool(e.to_string()))?;
-            Ok(Pool::Sqlite(Arc::new(SqliteStore { writer, readers, scratch })))
+            let readers = sqlite_readers(&path, durable, config)?;
+            Ok(Pool::Sqlite(Arc::new(SqliteStore { writer, readers, scratch, path, durable })))
         }
     }
+}
+
+fn postgres_pool(url: &str, config: &DatabaseConfig) -> Result<Deadpool<AsyncPgConnection>, ConnectError> {
+    let (statement_timeout, connect_timeout) = (config.statement_timeout, config.acquire_timeout);
+    let mut manager = ManagerConfig::<AsyncPgConnection>::default();
+    // A checkout costs nothing: a closed connection is dropped by the pool's own check
+    // (`is_broken`) and the next one is opened afresh, so the process recovers by itself
+    // when the database comes back.
+    manager.recycling_method = RecyclingMethod::Fast;
+    manager.custom_setup = Box::new(move |url| Box::pin(postgres::connect(url, connect_timeout, statement_timeout)));
+    Deadpool::builder(AsyncDieselConnectionManager::new_with_config(url, manager))
+        .max_size(config.pool_size.max(1))
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(config.acquire_timeout))
+        .create_timeout(Some(config.acquire_timeout))
+        .build()
+        .map_err(|e| ConnectError::Pool(e.to_string()))
+}
+
+fn sqlite_readers(
+    path: &str,
+    durable: bool,
+    config: &DatabaseConfig,
+) -> Result<Deadpool<sqlite::Connection>, ConnectError> {
+    let busy_timeout = config.statement_timeout;
+    let mut manager = ManagerConfig::<sqlite::Connection>::default();
+    manager.recycling_method = RecyclingMethod::Fast;
+    manager.custom_setup =
+        Box::new(move |path| Box::pin(std::future::ready(sqlite::connect(path, busy_timeout, durable))));
+    Deadpool::builder(AsyncDieselConnectionManager::new_with_config(path, manager))
+        .max_size(config.pool_size.max(1))
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(config.acquire_timeout))
+        .build()
+        .map_err(|e| ConnectError::Pool(e.to_string()))
 }
 
 /// Runs `work` on a connection from `connect`, on a thread of its own with a runtime of

@@ -78,19 +78,35 @@ impl Application {
 
         spawn_purge(state.auth.clone(), config.purge_interval);
         let cors_origins = config.cors_origins.clone();
-        let mut server = HttpServer::new(move || app(state.clone(), cors_origins.clone()))
-            // A slow client cannot hold a connection: headers within 5 s, idle
-            // keep-alive connections closed after 5 s.
-            .client_request_timeout(Duration::from_secs(5))
-            .client_disconnect_timeout(Duration::from_secs(1))
-            .keep_alive(Duration::from_secs(5))
-            // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (30 s at most).
-            .shutdown_timeout(30);
-        if config.workers > 0 {
-            server = server.workers(config.workers);
-        }
+        let backend = database.backend();
+        // Each worker thread gets its own share of the connections, so that a connection
+        // is only ever used by the thread that drives it (no cross-thread wake-ups).
+        let workers = if config.workers > 0 {
+            config.workers
+        } else {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        };
+        let per_worker = config.database_pool_size.div_ceil(workers).max(1);
+        let mut server = HttpServer::new(move || {
+            let state = match database.with_pool(per_worker) {
+                Ok(own) => worker_state(&state, &own),
+                Err(error) => {
+                    tracing::warn!(%error, "a worker shares the main connection pool");
+                    state.clone()
+                }
+            };
+            app(state, cors_origins.clone())
+        })
+        // A slow client cannot hold a connection: headers within 5 s, idle
+        // keep-alive connections closed after 5 s.
+        .client_request_timeout(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .keep_alive(Duration::from_secs(5))
+        // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (30 s at most).
+        .shutdown_timeout(30);
+        server = server.workers(workers);
         let server = server.listen(listener).map_err(listen_error)?.run();
-        tracing::info!(address = %format!("{}:{port}", config.host), backend = ?database.backend(), "listening");
+        tracing::info!(address = %format!("{}:{port}", config.host), backend = ?backend, "listening");
         Ok(Self { port, server })
     }
 
@@ -128,6 +144,21 @@ pub fn state(database: &Database, config: &Config) -> Result<AppState, StartupEr
         },
     )?;
     Ok(AppState { tasks: TaskService::new(database.tasks(), clock), auth, readiness: Arc::new(database.clone()) })
+}
+
+/// `shared`'s use cases over `database`'s connections (keys and hashing stay shared).
+fn worker_state(shared: &AppState, database: &Database) -> AppState {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    AppState {
+        tasks: TaskService::new(database.tasks(), clock.clone()),
+        auth: shared.auth.with_ports(AuthPorts {
+            users: database.users(),
+            revoked_tokens: database.revoked_tokens(),
+            login_attempts: database.login_attempts(),
+            clock,
+        }),
+        readiness: Arc::new(database.clone()),
+    }
 }
 
 /// Purges expired revocations and old login failures every `interval`.
