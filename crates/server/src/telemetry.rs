@@ -23,7 +23,9 @@ pub fn init(filter: &str, format: LogFormat) {
     // head) at ERROR: any client could fill the error log. Silence it unless asked for.
     let filter = if filter.contains("actix_http") { filter.to_owned() } else { format!("{filter},actix_http::h1=off") };
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    // Colours only for a person at a terminal, not in files or log collectors.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi);
     // A second init (tests) keeps the first subscriber.
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
