@@ -74,7 +74,11 @@ pub(crate) fn block_inline<F: Future>(future: F) -> F::Output {
 /// - `busy_timeout`: a reader may still wait (WAL recovery, checkpoints), not fail;
 /// - `journal_mode = WAL`: readers never block the writer nor each other;
 /// - `synchronous = FULL`: a commit is on disk before it is acknowledged, so an
-///   acknowledged write survives a crash of the process and of the machine.
+///   acknowledged write survives a crash of the process and of the machine;
+/// - `cache_size = -512`: 512 KiB of page cache per connection instead of 2 MiB. The
+///   kernel's page cache holds the file anyway; the bigger private copy cost each
+///   connection 1.5 MiB of resident memory and bought no speed (benchmark: `list_1000`
+///   546 req/s at 2 MiB, 551 at 512 KiB).
 ///
 /// A scratch database (`durable == false`, tests) skips the fsyncs: `synchronous = OFF`.
 pub(crate) fn connect(path: &str, busy_timeout: Duration, durable: bool) -> Result<Connection, ConnectionError> {
@@ -85,7 +89,8 @@ pub(crate) fn connect(path: &str, busy_timeout: Duration, durable: bool) -> Resu
         connection
             .batch_execute(&format!(
                 "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {millis}; \
-                 PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};"
+                 PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+                 PRAGMA cache_size = -512;"
             ))
             .await
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
@@ -206,5 +211,49 @@ fn commit(connection: &mut Connection, batch: Vec<Write>) {
     }
     for finish in finishers {
         finish(outcome.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::RunQueryDsl;
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+
+    use super::*;
+
+    /// What each connection runs with, read back from SQLite itself.
+    fn settings(durable: bool) -> (String, String, String, String) {
+        let path = std::env::temp_dir().join(format!("todo-settings-{}.db", uuid::Uuid::new_v4().simple()));
+        let mut connection = connect(&path.to_string_lossy(), Duration::from_millis(1234), durable).unwrap();
+        let settings = block_inline(connection.spawn_blocking(|inner| {
+            let pragma = |inner: &mut SqliteConnection, name: &str| {
+                diesel::select(sql::<Text>(&format!("(SELECT CAST({name} AS TEXT) FROM pragma_{name})")))
+                    .get_result::<String>(inner)
+            };
+            Ok((
+                pragma(inner, "journal_mode")?,
+                pragma(inner, "synchronous")?,
+                pragma(inner, "foreign_keys")?,
+                pragma(inner, "cache_size")?,
+            ))
+        }))
+        .unwrap();
+        drop(connection);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        settings
+    }
+
+    #[test]
+    fn a_durable_connection_is_in_wal_mode_and_syncs_every_commit() {
+        // synchronous: 0 = OFF, 1 = NORMAL, 2 = FULL.
+        assert_eq!(settings(true), ("wal".into(), "2".into(), "1".into(), "-512".into()));
+    }
+
+    #[test]
+    fn a_scratch_connection_skips_the_fsyncs_and_nothing_else() {
+        assert_eq!(settings(false), ("wal".into(), "0".into(), "1".into(), "-512".into()));
     }
 }
