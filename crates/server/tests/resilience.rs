@@ -9,7 +9,8 @@
 //!   requests fail fast with 503 while the database is down and the same process
 //!   recovers when it comes back;
 //! - resource limits: body size (with `Content-Length` and chunked), huge heads, slow
-//!   clients, idle keep-alive, page and bulk sizes, long passwords, pool waits;
+//!   clients, idle keep-alive, page and bulk sizes, long passwords, pool waits, and the
+//!   allocator setting that gives big freed blocks back to the system;
 //! - tokens: foreign, forged, tampered, oversized and expired tokens; sign-out seen by a
 //!   second process on the same PostgreSQL database.
 //!
@@ -1482,6 +1483,32 @@ fn limit_pool_waits_are_bounded() {
     assert!(max < Duration::from_secs(3), "a request waited {max:?}");
     assert!(ok > 0, "no request got through");
     assert_still_serving(port, &session);
+}
+
+/// The environment the process `pid` runs with now (after any exec).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn environment_of(pid: u32) -> Vec<String> {
+    let raw = fs::read(format!("/proc/{pid}/environ")).unwrap();
+    raw.split(|&byte| byte == 0).map(|entry| String::from_utf8_lossy(entry).into_owned()).collect()
+}
+
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn memory_big_blocks_get_mappings_of_their_own_unless_the_operator_says_otherwise() {
+    // The binary re-executes itself (same process) with glibc's mmap threshold fixed, so
+    // that freed Argon2 buffers and large responses go back to the system.
+    let (_dir, mut server, session) = sqlite_server("malloc-default", &[]);
+    assert!(server.running());
+    let environment = environment_of(server.child.id());
+    assert!(environment.iter().any(|entry| entry == "MALLOC_MMAP_THRESHOLD_=131072"), "{environment:?}");
+    assert!(environment.iter().any(|entry| *entry == format!("JWT_SECRET={JWT_SECRET}")), "the rest is kept");
+    assert_still_serving(server.port, &session);
+
+    let (_dir, mut server, session) = sqlite_server("malloc-operator", &[("MALLOC_MMAP_THRESHOLD_", "65536")]);
+    assert!(server.running());
+    let environment = environment_of(server.child.id());
+    assert!(environment.iter().any(|entry| entry == "MALLOC_MMAP_THRESHOLD_=65536"), "{environment:?}");
+    assert_still_serving(server.port, &session);
 }
 
 // ---------------------------------------------------------------------------------------
