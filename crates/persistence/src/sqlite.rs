@@ -256,4 +256,18 @@ mod tests {
     fn a_scratch_connection_skips_the_fsyncs_and_nothing_else() {
         assert_eq!(settings(false), ("wal".into(), "0".into(), "1".into(), "-512".into()));
     }
+
+    #[test]
+    fn plans_never_depend_on_bound_values_so_cached_statements_stay_prepared() {
+        // Without the query planner stability guarantee, binding `LIMIT ?` again expires
+        // the cached statement and every execution parses it anew. The flag comes from
+        // LIBSQLITE3_FLAGS in .cargo/config.toml.
+        let mut connection = connect(":memory:", Duration::from_millis(10), false).unwrap();
+        let used = block_inline(connection.spawn_blocking(|inner| {
+            diesel::select(sql::<diesel::sql_types::Integer>("sqlite_compileoption_used('ENABLE_QPSG')"))
+                .get_result::<i32>(inner)
+        }))
+        .unwrap();
+        assert_eq!(used, 1, "SQLite was built without SQLITE_ENABLE_QPSG");
+    }
 }
