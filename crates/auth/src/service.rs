@@ -142,6 +142,8 @@ impl AuthService {
             self.hasher.verify_dummy(password).await.map_err(AuthError::internal)?;
             return Err(AuthError::InvalidCredentials);
         };
+        // Until this attempt's failure is counted, the next one for the email waits.
+        let _turn = self.throttle.turn(&email).await;
         if let Some(throttled) = self.throttle.check(&email, self.clock.now()).await? {
             return Err(AuthError::RateLimited { retry_after_secs: throttled.retry_after_secs });
         }

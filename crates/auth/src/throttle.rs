@@ -7,19 +7,49 @@
 //!   email is refused, with the right password too, until the oldest of those failures
 //!   leaves the window;
 //! - refused attempts are not recorded (the lock lifts 15 minutes after the failures,
-//!   however often the client knocks), and a successful login erases nothing.
+//!   however often the client knocks), and a successful login erases nothing;
+//! - attempts for one email take turns within a process ([`LoginThrottle::turn`]): each
+//!   is checked against the failures of those before it, so a burst of parallel guesses
+//!   gets no more password checks than the lock allows. Across processes the checks
+//!   can overlap by at most one attempt per other process.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::TimeDelta;
 use todo_domain::session::LoginAttemptRepository;
 use todo_domain::user::Email;
 use todo_domain::{RepoError, Timestamp};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 /// The failure counter of login attempts.
 #[derive(Clone)]
 pub struct LoginThrottle {
     attempts: Arc<dyn LoginAttemptRepository>,
+    turns: Arc<Turns>,
+}
+
+/// One lock per email that has an attempt in progress; an entry goes with its last user.
+type Turns = Mutex<HashMap<Email, Arc<AsyncMutex<()>>>>;
+
+/// An attempt's turn for its email: the next attempt for it waits until this is dropped.
+#[derive(Debug)]
+pub struct Turn {
+    email: Email,
+    guard: Option<OwnedMutexGuard<()>>,
+    turns: Arc<Turns>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut turns = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
+        // Nobody else holds or awaits this email's lock: forget it (waiters clone the
+        // Arc under this same map lock, so none can appear meanwhile).
+        if turns.get(&self.email).is_some_and(|lock| Arc::strong_count(lock) == 1) {
+            turns.remove(&self.email);
+        }
+    }
 }
 
 /// An email that may not try to log in for now.
@@ -37,7 +67,18 @@ impl LoginThrottle {
 
     #[must_use]
     pub fn new(attempts: Arc<dyn LoginAttemptRepository>) -> Self {
-        Self { attempts }
+        Self { attempts, turns: Arc::default() }
+    }
+
+    /// Waits for `email`'s turn: hold it from the [`Self::check`] until the attempt's
+    /// failure, if any, is recorded.
+    pub async fn turn(&self, email: &Email) -> Turn {
+        let lock = {
+            let mut turns = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(turns.entry(email.clone()).or_default())
+        };
+        let guard = lock.lock_owned().await;
+        Turn { email: email.clone(), guard: Some(guard), turns: Arc::clone(&self.turns) }
     }
 
     /// `Some` when `email` has [`Self::MAX_FAILURES`] failures in the window at `now`.
@@ -75,5 +116,36 @@ impl std::fmt::Debug for LoginThrottle {
             .field("max_failures", &Self::MAX_FAILURES)
             .field("window", &Self::WINDOW)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use todo_domain::session::MockLoginAttemptRepository;
+
+    use super::*;
+
+    fn turns(throttle: &LoginThrottle) -> usize {
+        throttle.turns.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    #[tokio::test]
+    async fn attempts_for_one_email_take_turns_and_the_lock_goes_with_the_last() {
+        let throttle = LoginThrottle::new(Arc::new(MockLoginAttemptRepository::new()));
+        let ann = Email::parse("ann@x.co").unwrap();
+        let first = throttle.turn(&ann).await;
+        let second = tokio::spawn({
+            let (throttle, ann) = (throttle.clone(), ann.clone());
+            async move { drop(throttle.turn(&ann).await) }
+        });
+        tokio::task::yield_now().await;
+        assert!(!second.is_finished(), "the second attempt waits for the first");
+        // Another email does not wait.
+        drop(throttle.turn(&Email::parse("bob@x.co").unwrap()).await);
+        assert_eq!(turns(&throttle), 1);
+
+        drop(first);
+        second.await.unwrap();
+        assert_eq!(turns(&throttle), 0, "no entry outlives its attempts");
     }
 }

@@ -376,6 +376,45 @@ async fn refused_attempts_are_not_recorded_and_the_lock_lifts_when_the_oldest_fa
     h.service.login("ann@x.co", PASSWORD).await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_parallel_guesses_gets_no_more_checks_than_the_lock_allows() {
+    // Attempts for one email take turns: were the throttle asked before the earlier
+    // guesses were checked and counted, every guess of a burst would pass it while the
+    // first ones wait for the hasher, and the lock would limit nothing.
+    let h = harness(users_with(vec![stored_user("ann@x.co").await]), not_revoked());
+    let before = h.computations();
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let service = h.service.clone();
+        guesses.spawn(async move { service.login("ann@x.co", &format!("wrong guess {i}")).await });
+    }
+    let (mut checked, mut refused) = (0, 0);
+    while let Some(result) = guesses.join_next().await {
+        match result.unwrap() {
+            Err(AuthError::InvalidCredentials) => checked += 1,
+            Err(AuthError::RateLimited { .. }) => refused += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((checked, refused), (10, 20));
+    assert_eq!(h.computations() - before, 10, "only the admitted guesses were verified");
+    assert_eq!(h.attempts.count(), 10, "refused guesses are not failures");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_logins_with_the_right_password_all_succeed() {
+    let h = harness(users_with(vec![stored_user("ann@x.co").await]), not_revoked());
+    let mut logins = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let service = h.service.clone();
+        logins.spawn(async move { service.login("ann@x.co", PASSWORD).await.map(|_| ()) });
+    }
+    while let Some(result) = logins.join_next().await {
+        result.unwrap().unwrap();
+    }
+    assert_eq!(h.attempts.count(), 0);
+}
+
 #[tokio::test]
 async fn a_success_erases_no_failure() {
     let h = harness(users_with(vec![stored_user("ann@x.co").await]), not_revoked());
