@@ -105,6 +105,9 @@ impl LoginThrottle {
 
     /// Forgets the failures that no longer count; returns how many.
     pub async fn purge(&self, now: Timestamp) -> Result<u64, RepoError> {
+        // An attempt abandoned while waiting for its turn can leave its email's lock
+        // behind, unused: sweep those too.
+        self.turns.lock().unwrap_or_else(PoisonError::into_inner).retain(|_, lock| Arc::strong_count(lock) > 1);
         let before = now.checked_add(-Self::WINDOW).unwrap_or(now);
         self.attempts.purge_before(before).await
     }
@@ -147,5 +150,25 @@ mod tests {
         drop(first);
         second.await.unwrap();
         assert_eq!(turns(&throttle), 0, "no entry outlives its attempts");
+    }
+
+    #[tokio::test]
+    async fn the_purge_sweeps_the_lock_of_an_attempt_abandoned_while_waiting() {
+        let mut attempts = MockLoginAttemptRepository::new();
+        attempts.expect_purge_before().returning(|_| Ok(0));
+        let throttle = LoginThrottle::new(Arc::new(attempts));
+        let ann = Email::parse("ann@x.co").unwrap();
+        let first = throttle.turn(&ann).await;
+        let waiting = tokio::spawn({
+            let (throttle, ann) = (throttle.clone(), ann.clone());
+            async move { drop(throttle.turn(&ann).await) }
+        });
+        tokio::task::yield_now().await;
+        drop(first); // sees the waiter, so keeps the lock for it
+        waiting.abort(); // the waiter goes away before its turn
+        let _ = waiting.await;
+        assert_eq!(turns(&throttle), 1, "left behind");
+        throttle.purge(Timestamp::parse_rfc3339("2026-01-31T09:00:00Z").unwrap()).await.unwrap();
+        assert_eq!(turns(&throttle), 0);
     }
 }
