@@ -28,6 +28,9 @@ pub enum AuthError {
     /// The store cannot be reached; retrying later may work.
     #[error("service unavailable")]
     Unavailable(#[source] BoxError),
+    /// Too many passwords are waiting to be hashed; retrying in a moment may work.
+    #[error("too many sign-ins at once")]
+    Busy,
     /// A bug, corrupt data or a failing system service (the random number generator).
     #[error("internal error")]
     Internal(#[source] BoxError),
@@ -37,6 +40,15 @@ impl AuthError {
     /// For errors whose cause is not the client's doing.
     pub(crate) fn internal(source: impl Into<BoxError>) -> Self {
         Self::Internal(source.into())
+    }
+}
+
+impl From<crate::HashError> for AuthError {
+    fn from(error: crate::HashError) -> Self {
+        match error {
+            crate::HashError::Busy => Self::Busy,
+            other => Self::internal(other),
+        }
     }
 }
 

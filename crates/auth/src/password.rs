@@ -48,6 +48,8 @@ pub enum HashError {
     ShutDown,
     #[error("the hashing task did not finish")]
     Aborted(#[source] tokio::task::JoinError),
+    #[error("too many passwords are waiting to be hashed")]
+    Busy,
 }
 
 /// The answer of a verification.
@@ -70,6 +72,12 @@ pub struct HasherStats {
     pub peak_concurrency: usize,
 }
 
+/// Callers that may be in line per computation slot (the running one included) before
+/// more are refused with [`HashError::Busy`]: at the OWASP cost, 256 is a wait of about
+/// 4.5 s. Beyond that a client is better told at once to come back than kept waiting,
+/// and a flood of logins cannot queue up without bound.
+pub const MAX_IN_LINE_PER_SLOT: usize = 256;
+
 /// Hashes and verifies passwords; cheap to clone (clones share the memory pool).
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -87,6 +95,8 @@ struct Inner {
     computations: AtomicU64,
     /// Callers between asking for a turn and finishing their computation.
     in_line: AtomicUsize,
+    /// More callers than this in line are refused.
+    max_in_line: usize,
     running: AtomicUsize,
     peak: AtomicUsize,
     /// Runs inside every computation: lets tests hold computations open.
@@ -117,6 +127,7 @@ impl PasswordHasher {
                 dummy: OnceCell::new(),
                 computations: AtomicU64::new(0),
                 in_line: AtomicUsize::new(0),
+                max_in_line: concurrency * MAX_IN_LINE_PER_SLOT,
                 running: AtomicUsize::new(0),
                 peak: AtomicUsize::new(0),
                 #[cfg(test)]
@@ -231,7 +242,7 @@ impl PasswordHasher {
         T: Send + 'static,
         F: FnOnce(&mut [Block]) -> Result<T, HashError> + Send + 'static,
     {
-        let in_line = InLine::join(Arc::clone(&self.inner));
+        let in_line = InLine::join(Arc::clone(&self.inner)).ok_or(HashError::Busy)?;
         let permit = Arc::clone(&self.inner.permits).acquire_owned().await.map_err(|_| HashError::ShutDown)?;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
@@ -257,9 +268,12 @@ struct InLine {
 }
 
 impl InLine {
-    fn join(inner: Arc<Inner>) -> Self {
-        inner.in_line.fetch_add(1, Ordering::SeqCst);
-        Self { inner: Some(inner) }
+    /// Joins the line, unless it is full.
+    fn join(inner: Arc<Inner>) -> Option<Self> {
+        let ahead = inner.in_line.fetch_add(1, Ordering::SeqCst);
+        let place = Self { inner: Some(Arc::clone(&inner)) };
+        // Dropping `place` leaves the line again.
+        (ahead < inner.max_in_line).then_some(place)
     }
 
     /// Leaves the line; returns how many callers are still in it.
@@ -699,5 +713,35 @@ mod tests {
         assert_eq!(hasher.verify("pw", &hash).await.unwrap(), Verification::Valid { needs_rehash: false });
         assert_eq!(hasher.stats().peak_concurrency, 1);
         assert_eq!(hasher.pool().len(), 1, "the buffer came back");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_line_refuses_the_next_caller_at_once_and_serves_the_others() {
+        let hasher = hasher(1);
+        let hash = hasher.hash("pw").await.unwrap();
+        let release = Arc::new(AtomicBool::new(false));
+        let gate = Arc::clone(&release);
+        hasher.set_probe(move || {
+            while !gate.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let line: Vec<_> = (0..MAX_IN_LINE_PER_SLOT)
+            .map(|_| {
+                let (hasher, hash) = (hasher.clone(), hash.clone());
+                tokio::spawn(async move { hasher.verify("pw", &hash).await })
+            })
+            .collect();
+        while hasher.inner.in_line.load(Ordering::SeqCst) < MAX_IN_LINE_PER_SLOT {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(hasher.verify("pw", &hash).await, Err(HashError::Busy)));
+        assert!(matches!(hasher.hash("pw").await, Err(HashError::Busy)));
+        release.store(true, Ordering::SeqCst);
+        for caller in line {
+            assert_eq!(caller.await.unwrap().unwrap(), Verification::Valid { needs_rehash: false });
+        }
+        assert_eq!(hasher.inner.in_line.load(Ordering::SeqCst), 0, "the refused ones left the line");
+        assert_eq!(hasher.verify("pw", &hash).await.unwrap(), Verification::Valid { needs_rehash: false });
     }
 }

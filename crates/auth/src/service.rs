@@ -119,7 +119,7 @@ impl AuthService {
         password: Password,
         name: Option<UserName>,
     ) -> Result<Session, AuthError> {
-        let password_hash = self.hasher.hash(password.expose()).await.map_err(AuthError::internal)?;
+        let password_hash = self.hasher.hash(password.expose()).await?;
         let now = self.clock.now();
         let user = User { id: UserId::generate(), email, password_hash, name, created_at: now, updated_at: now };
         match self.users.insert(&user).await {
@@ -139,7 +139,7 @@ impl AuthService {
         let Ok(email) = Email::parse(email) else {
             // No account can have it, and there is no normalised email to count a failure
             // against; it costs what a wrong password costs all the same.
-            self.hasher.verify_dummy(password).await.map_err(AuthError::internal)?;
+            self.hasher.verify_dummy(password).await?;
             return Err(AuthError::InvalidCredentials);
         };
         // Until this attempt's failure is counted, the next one for the email waits.
@@ -151,8 +151,7 @@ impl AuthService {
         let verification = match &user {
             Some(user) => self.hasher.verify(password, &user.password_hash).await,
             None => self.hasher.verify_dummy(password).await.map(|()| Verification::Invalid),
-        }
-        .map_err(AuthError::internal)?;
+        }?;
         let (Some(mut user), Verification::Valid { needs_rehash }) = (user, verification) else {
             self.throttle.record_failure(&email, self.clock.now()).await?;
             return Err(AuthError::InvalidCredentials);

@@ -265,6 +265,17 @@ impl From<AuthError> for ApiError {
                 tracing::warn!(error = &*source as &dyn std::error::Error, "storage unavailable");
                 Self::unavailable()
             }
+            AuthError::Busy => {
+                tracing::warn!("refused a sign-in: too many passwords waiting to be hashed");
+                Self {
+                    retry_after_secs: Some(1),
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "SERVICE_UNAVAILABLE",
+                        "too many sign-ins at once; try again in a moment",
+                    )
+                }
+            }
             AuthError::Internal(source) => {
                 tracing::error!(error = &*source as &dyn std::error::Error, "internal error");
                 Self::internal()
@@ -306,4 +317,26 @@ pub async fn contract_errors(
     }
     fresh.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(ServiceResponse::new(request, fresh).map_into_right_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_hasher_with_too_many_waiting_is_503_with_retry_after() {
+        let response = ApiError::from(AuthError::Busy).error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        let body = actix_web::body::to_bytes(response.into_body()).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "error": "SERVICE_UNAVAILABLE",
+                "message": "too many sign-ins at once; try again in a moment",
+                "details": null,
+            })
+        );
+    }
 }

@@ -279,7 +279,10 @@ fn describe(status: u16) -> &'static str {
         422 => "VALIDATION_ERROR: one details entry per bad field or parameter",
         429 => "RATE_LIMITED: too many failed logins for this email; see Retry-After",
         500 => "INTERNAL_ERROR",
-        503 => "SERVICE_UNAVAILABLE: the database is unreachable",
+        503 => {
+            "SERVICE_UNAVAILABLE: the database is unreachable, or (registration and login) too many \
+                passwords are waiting to be hashed, with Retry-After"
+        }
         _ => "error",
     }
 }
@@ -326,6 +329,12 @@ fn patch_operation(method: &str, path: &str, operation: &mut Value) {
         if status == 429 {
             response["headers"]["Retry-After"] =
                 header("Seconds until a login for this email is tried again.", json!({"type": "integer"}));
+        }
+        if status == 503 && path.starts_with("/auth/") {
+            response["headers"]["Retry-After"] = header(
+                "Present when the server is too busy hashing passwords: seconds to wait.",
+                json!({"type": "integer"}),
+            );
         }
         responses.insert(status.to_string(), response);
     }
