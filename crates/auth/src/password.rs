@@ -270,10 +270,10 @@ struct InLine {
 impl InLine {
     /// Joins the line, unless it is full.
     fn join(inner: Arc<Inner>) -> Option<Self> {
-        let ahead = inner.in_line.fetch_add(1, Ordering::SeqCst);
-        let place = Self { inner: Some(Arc::clone(&inner)) };
+        let full = inner.in_line.fetch_add(1, Ordering::SeqCst) >= inner.max_in_line;
         // Dropping `place` leaves the line again.
-        (ahead < inner.max_in_line).then_some(place)
+        let place = Self { inner: Some(inner) };
+        (!full).then_some(place)
     }
 
     /// Leaves the line; returns how many callers are still in it.

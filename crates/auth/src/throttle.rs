@@ -132,16 +132,22 @@ mod tests {
         throttle.turns.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
-    #[tokio::test]
-    async fn attempts_for_one_email_take_turns_and_the_lock_goes_with_the_last() {
-        let throttle = LoginThrottle::new(Arc::new(MockLoginAttemptRepository::new()));
+    /// Takes ann@x.co's turn, and starts a second attempt that waits for it.
+    async fn held_with_one_waiting(throttle: &LoginThrottle) -> (Turn, tokio::task::JoinHandle<()>) {
         let ann = Email::parse("ann@x.co").unwrap();
         let first = throttle.turn(&ann).await;
-        let second = tokio::spawn({
-            let (throttle, ann) = (throttle.clone(), ann.clone());
+        let waiting = tokio::spawn({
+            let throttle = throttle.clone();
             async move { drop(throttle.turn(&ann).await) }
         });
         tokio::task::yield_now().await;
+        (first, waiting)
+    }
+
+    #[tokio::test]
+    async fn attempts_for_one_email_take_turns_and_the_lock_goes_with_the_last() {
+        let throttle = LoginThrottle::new(Arc::new(MockLoginAttemptRepository::new()));
+        let (first, second) = held_with_one_waiting(&throttle).await;
         assert!(!second.is_finished(), "the second attempt waits for the first");
         // Another email does not wait.
         drop(throttle.turn(&Email::parse("bob@x.co").unwrap()).await);
@@ -157,13 +163,7 @@ mod tests {
         let mut attempts = MockLoginAttemptRepository::new();
         attempts.expect_purge_before().returning(|_| Ok(0));
         let throttle = LoginThrottle::new(Arc::new(attempts));
-        let ann = Email::parse("ann@x.co").unwrap();
-        let first = throttle.turn(&ann).await;
-        let waiting = tokio::spawn({
-            let (throttle, ann) = (throttle.clone(), ann.clone());
-            async move { drop(throttle.turn(&ann).await) }
-        });
-        tokio::task::yield_now().await;
+        let (first, waiting) = held_with_one_waiting(&throttle).await;
         drop(first); // sees the waiter, so keeps the lock for it
         waiting.abort(); // the waiter goes away before its turn
         let _ = waiting.await;

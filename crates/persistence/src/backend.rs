@@ -20,9 +20,15 @@ pub(crate) struct SqliteStore {
     pub(crate) readers: Deadpool<sqlite::Connection>,
     /// A file made for an in-memory URL (tests), removed with its last store.
     pub(crate) scratch: Option<std::sync::Arc<Scratch>>,
-    /// Where the database is and whether commits are fsynced, for more readers.
+    /// Where the database is, for more readers.
     pub(crate) path: String,
-    pub(crate) durable: bool,
+}
+
+impl SqliteStore {
+    /// Whether commits are fsynced: always, but for a scratch database.
+    pub(crate) fn durable(&self) -> bool {
+        self.scratch.is_none()
+    }
 }
 
 /// A database file that only lives as long as the process uses it.

@@ -197,10 +197,9 @@ impl Database {
             Pool::Postgres(_) => Pool::Postgres(postgres_pool(&postgres_url(&config), &config)?),
             Pool::Sqlite(store) => Pool::Sqlite(Arc::new(SqliteStore {
                 writer: store.writer.clone(),
-                readers: sqlite_readers(&store.path, store.durable, &config)?,
+                readers: sqlite_readers(&store.path, store.durable(), &config)?,
                 scratch: store.scratch.clone(),
                 path: store.path.clone(),
-                durable: store.durable,
             })),
         };
         Ok(Self { pool, config })
@@ -275,7 +274,7 @@ fn build_pool(config: &DatabaseConfig) -> Result<Pool, ConnectError> {
                 .map_err(|e| ConnectError::Connect(RepoError::Unavailable(e.into())))?;
             let writer = sqlite::Writer::start(writer).map_err(|e| ConnectError::Pool(e.to_string()))?;
             let readers = sqlite_readers(&path, durable, config)?;
-            Ok(Pool::Sqlite(Arc::new(SqliteStore { writer, readers, scratch, path, durable })))
+            Ok(Pool::Sqlite(Arc::new(SqliteStore { writer, readers, scratch, path })))
         }
     }
 }

@@ -225,6 +225,7 @@ mod tests {
     /// What each connection runs with, read back from SQLite itself.
     fn settings(durable: bool) -> (String, String, String, String) {
         let path = std::env::temp_dir().join(format!("todo-settings-{}.db", uuid::Uuid::new_v4().simple()));
+        let _scratch = crate::backend::Scratch(path.clone());
         let mut connection = connect(&path.to_string_lossy(), Duration::from_millis(1234), durable).unwrap();
         let settings = block_inline(connection.spawn_blocking(|inner| {
             let pragma = |inner: &mut SqliteConnection, name: &str| {
@@ -240,9 +241,6 @@ mod tests {
         }))
         .unwrap();
         drop(connection);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
         settings
     }
 

@@ -87,7 +87,7 @@ impl Application {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         };
         let per_worker = config.database_pool_size.div_ceil(workers).max(1);
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             let state = match database.with_pool(per_worker) {
                 Ok(own) => worker_state(&state, &own),
                 Err(error) => {
@@ -103,8 +103,8 @@ impl Application {
         .client_disconnect_timeout(Duration::from_secs(1))
         .keep_alive(Duration::from_secs(5))
         // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (30 s at most).
-        .shutdown_timeout(30);
-        server = server.workers(workers);
+        .shutdown_timeout(30)
+        .workers(workers);
         let server = server.listen(listener).map_err(listen_error)?.run();
         tracing::info!(address = %format!("{}:{port}", config.host), backend = ?backend, "listening");
         Ok(Self { port, server })
