@@ -7,7 +7,7 @@ use todo_domain::session::{LoginAttemptRepository, RevokedTokenRepository, Token
 use todo_domain::user::{Email, UserId};
 use todo_domain::{RepoError, Timestamp};
 
-use crate::backend::{Pool, with_connection, with_writer};
+use crate::backend::{LoadRows as _, Pool, single, with_connection, with_writer};
 use crate::error::Error;
 use crate::rows::timestamp;
 use crate::sql::{Id, Instant};
@@ -42,11 +42,12 @@ impl RevokedTokenRepository for RevokedTokens {
     async fn is_revoked(&self, jti: TokenId) -> Result<bool, RepoError> {
         with_connection!(&self.pool, |conn| {
             // A primary-key probe: one index lookup.
-            let revoked = diesel::select(diesel::dsl::exists(
-                revoked_tokens::table.filter(revoked_tokens::jti.eq(Id(jti.as_uuid()))),
-            ))
-            .get_result::<bool>(conn)
-            .await?;
+            let revoked: bool = single(
+                conn.load_rows(diesel::select(diesel::dsl::exists(
+                    revoked_tokens::table.filter(revoked_tokens::jti.eq(Id(jti.as_uuid()))),
+                )))
+                .await?,
+            )?;
             Ok::<_, Error>(revoked)
         })
     }
@@ -87,13 +88,15 @@ impl LoginAttemptRepository for LoginAttempts {
 
     async fn recent_failures(&self, email: &Email, since: Timestamp, limit: u32) -> Result<Vec<Timestamp>, RepoError> {
         with_connection!(&self.pool, |conn| {
-            let instants: Vec<Instant> = login_failures::table
-                .filter(login_failures::email.eq(email.as_str()))
-                .filter(login_failures::failed_at.ge(Instant::from(since)))
-                .order(login_failures::failed_at.desc())
-                .limit(i64::from(limit))
-                .select(login_failures::failed_at)
-                .load(conn)
+            let instants: Vec<Instant> = conn
+                .load_rows(
+                    login_failures::table
+                        .filter(login_failures::email.eq(email.as_str().to_owned()))
+                        .filter(login_failures::failed_at.ge(Instant::from(since)))
+                        .order(login_failures::failed_at.desc())
+                        .limit(i64::from(limit))
+                        .select(login_failures::failed_at),
+                )
                 .await?;
             instants.into_iter().map(timestamp).collect::<Result<Vec<_>, _>>()
         })

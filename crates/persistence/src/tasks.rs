@@ -17,7 +17,7 @@ use todo_domain::task::{
 use todo_domain::user::UserId;
 use todo_domain::{RepoError, Timestamp};
 
-use crate::backend::{Pool, with_connection, with_writer};
+use crate::backend::{LoadRows as _, Pool, single, with_connection, with_writer};
 use crate::error::Error;
 use crate::rows::{TaskRow, join_tags, task_columns, tasks_from};
 use crate::sql::{Id, Instant};
@@ -121,7 +121,7 @@ macro_rules! filtered {
                 tasks::id.eq_any(
                     task_tags::table
                         .filter(task_tags::user_id.eq(user))
-                        .filter(task_tags::tag.eq(tag.as_str()))
+                        .filter(task_tags::tag.eq(tag.as_str().to_owned()))
                         .select(task_tags::task_id),
                 ),
             );
@@ -176,10 +176,10 @@ macro_rules! page_by {
         if let Some((value, id)) = $value {
             page = after_position!(page, $column, value, id, query.order.direction);
         }
-        let rows: Vec<TaskRow> = ordered_by!(page, $column, query.order.direction)
-            .select(task_columns!())
-            .limit(i64::from(query.limit))
-            .load(&mut *$conn)
+        let rows: Vec<TaskRow> = $conn
+            .load_rows(
+                ordered_by!(page, $column, query.order.direction).select(task_columns!()).limit(i64::from(query.limit)),
+            )
             .await?;
         tasks_from(rows)
     }};
@@ -257,24 +257,28 @@ impl TaskRepository for Tasks {
 
     async fn get(&self, user_id: UserId, id: TaskId) -> Result<Option<Task>, RepoError> {
         with_connection!(&self.pool, |conn| {
-            let row: Option<TaskRow> = tasks::table
-                .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
-                .filter(tasks::id.eq(Id(id.as_uuid())))
-                .select(task_columns!())
-                .first(conn)
-                .await
-                .optional()?;
-            row.map(Task::try_from).transpose()
+            let rows: Vec<TaskRow> = conn
+                .load_rows(
+                    tasks::table
+                        .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
+                        .filter(tasks::id.eq(Id(id.as_uuid())))
+                        .select(task_columns!())
+                        .limit(1),
+                )
+                .await?;
+            rows.into_iter().next().map(Task::try_from).transpose()
         })
     }
 
     async fn get_many(&self, user_id: UserId, ids: &[TaskId]) -> Result<Vec<Task>, RepoError> {
         with_connection!(&self.pool, |conn| {
-            let rows: Vec<TaskRow> = tasks::table
-                .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
-                .filter(tasks::id.eq_any(uuids(ids)))
-                .select(task_columns!())
-                .load(conn)
+            let rows: Vec<TaskRow> = conn
+                .load_rows(
+                    tasks::table
+                        .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
+                        .filter(tasks::id.eq_any(uuids(ids)))
+                        .select(task_columns!()),
+                )
                 .await?;
             tasks_from(rows)
         })
@@ -282,10 +286,8 @@ impl TaskRepository for Tasks {
 
     async fn owners(&self, ids: &[TaskId]) -> Result<Vec<(TaskId, UserId)>, RepoError> {
         with_connection!(&self.pool, |conn| {
-            let owners: Vec<(Id, Id)> = tasks::table
-                .filter(tasks::id.eq_any(uuids(ids)))
-                .select((tasks::id, tasks::user_id))
-                .load(conn)
+            let owners: Vec<(Id, Id)> = conn
+                .load_rows(tasks::table.filter(tasks::id.eq_any(uuids(ids))).select((tasks::id, tasks::user_id)))
                 .await?;
             Ok::<_, Error>(
                 owners.into_iter().map(|(id, user)| (TaskId::from_uuid(id.0), UserId::from_uuid(user.0))).collect(),
@@ -405,18 +407,20 @@ impl TaskRepository for Tasks {
 
     async fn count(&self, user_id: UserId, query: &TaskQuery) -> Result<u64, RepoError> {
         with_connection!(&self.pool, |conn| {
-            let total: i64 = filtered!(Id(user_id.as_uuid()), &query.filter).count().get_result(conn).await?;
+            let total: i64 = single(conn.load_rows(filtered!(Id(user_id.as_uuid()), &query.filter).count()).await?)?;
             Ok::<_, Error>(count(total))
         })
     }
 
     async fn count_by_status(&self, user_id: UserId) -> Result<StatusCounts, RepoError> {
         with_connection!(&self.pool, |conn| {
-            let rows: Vec<(String, i64)> = tasks::table
-                .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
-                .group_by(tasks::status)
-                .select((tasks::status, diesel::dsl::count_star()))
-                .load(conn)
+            let rows: Vec<(String, i64)> = conn
+                .load_rows(
+                    tasks::table
+                        .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
+                        .group_by(tasks::status)
+                        .select((tasks::status, diesel::dsl::count_star())),
+                )
                 .await?;
             let mut counts = StatusCounts::default();
             for (status, n) in rows {
@@ -433,12 +437,15 @@ impl TaskRepository for Tasks {
     async fn counts(&self, user_id: UserId, now: Timestamp) -> Result<TaskCounts, RepoError> {
         let soon = now.checked_add(DUE_SOON).unwrap_or(now);
         with_connection!(&self.pool, |conn| {
-            let row: CountsRow = diesel::sql_query(counts_sql(PARAMETER))
-                .bind::<column_types::Uuid, _>(Id(user_id.as_uuid()))
-                .bind::<column_types::Timestamptz, _>(Instant::from(now))
-                .bind::<column_types::Timestamptz, _>(Instant::from(soon))
-                .get_result(conn)
-                .await?;
+            let row: CountsRow = single(
+                conn.load_rows(
+                    diesel::sql_query(counts_sql(PARAMETER))
+                        .bind::<column_types::Uuid, _>(Id(user_id.as_uuid()))
+                        .bind::<column_types::Timestamptz, _>(Instant::from(now))
+                        .bind::<column_types::Timestamptz, _>(Instant::from(soon)),
+                )
+                .await?,
+            )?;
             Ok::<_, Error>(TaskCounts {
                 by_status: StatusCounts { pending: count(row.pending), completed: count(row.completed) },
                 overdue: count(row.overdue),
@@ -452,15 +459,17 @@ impl TaskRepository for Tasks {
 
     async fn due_reminders(&self, user_id: UserId, now: Timestamp, limit: u32) -> Result<Vec<Task>, RepoError> {
         with_connection!(&self.pool, |conn| {
-            let rows: Vec<TaskRow> = tasks::table
-                .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
-                .filter(tasks::status.eq(TaskStatus::Pending.as_str()))
-                .filter(tasks::remind_at.is_not_null())
-                .filter(tasks::remind_at.le(Instant::from(now)))
-                .order((tasks::remind_at.asc(), tasks::id.asc()))
-                .limit(i64::from(limit))
-                .select(task_columns!())
-                .load(conn)
+            let rows: Vec<TaskRow> = conn
+                .load_rows(
+                    tasks::table
+                        .filter(tasks::user_id.eq(Id(user_id.as_uuid())))
+                        .filter(tasks::status.eq(TaskStatus::Pending.as_str()))
+                        .filter(tasks::remind_at.is_not_null())
+                        .filter(tasks::remind_at.le(Instant::from(now)))
+                        .order((tasks::remind_at.asc(), tasks::id.asc()))
+                        .limit(i64::from(limit))
+                        .select(task_columns!()),
+                )
                 .await?;
             tasks_from(rows)
         })
@@ -468,12 +477,14 @@ impl TaskRepository for Tasks {
 
     async fn tag_counts(&self, user_id: UserId) -> Result<Vec<TagCount>, RepoError> {
         with_connection!(&self.pool, |conn| {
-            let rows: Vec<(String, i64)> = task_tags::table
-                .filter(task_tags::user_id.eq(Id(user_id.as_uuid())))
-                .group_by(task_tags::tag)
-                .select((task_tags::tag, diesel::dsl::count_star()))
-                .order(task_tags::tag.asc())
-                .load(conn)
+            let rows: Vec<(String, i64)> = conn
+                .load_rows(
+                    task_tags::table
+                        .filter(task_tags::user_id.eq(Id(user_id.as_uuid())))
+                        .group_by(task_tags::tag)
+                        .select((task_tags::tag, diesel::dsl::count_star()))
+                        .order(task_tags::tag.asc()),
+                )
                 .await?;
             rows.into_iter()
                 .map(|(tag, n)| {
@@ -503,10 +514,10 @@ macro_rules! list_by_due_date {
             if let (Some(Some(due)), Some(id)) = (after_due, $after_id) {
                 dated = after_position!(dated, tasks::due_at, Instant::from(due), id, direction);
             }
-            let rows: Vec<TaskRow> = ordered_by!(dated, tasks::due_at, direction)
-                .select(task_columns!())
-                .limit(i64::from(query.limit))
-                .load(&mut *$conn)
+            let rows: Vec<TaskRow> = $conn
+                .load_rows(
+                    ordered_by!(dated, tasks::due_at, direction).select(task_columns!()).limit(i64::from(query.limit)),
+                )
                 .await?;
             tasks = tasks_from(rows)?;
         }
@@ -526,7 +537,7 @@ macro_rules! list_by_due_date {
                 Direction::Asc => undated.order(tasks::id.asc()),
                 Direction::Desc => undated.order(tasks::id.desc()),
             };
-            let rows: Vec<TaskRow> = undated.select(task_columns!()).limit(room).load(&mut *$conn).await?;
+            let rows: Vec<TaskRow> = $conn.load_rows(undated.select(task_columns!()).limit(room)).await?;
             tasks.extend(tasks_from(rows)?);
         }
         Ok::<_, Error>(tasks)

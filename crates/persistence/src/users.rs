@@ -6,7 +6,7 @@ use diesel_async::RunQueryDsl;
 use todo_domain::user::{Email, PasswordHash, User, UserId, UserName, UserRepository};
 use todo_domain::{RepoError, Timestamp};
 
-use crate::backend::{Pool, with_connection, with_writer};
+use crate::backend::{LoadRows as _, Pool, with_connection, with_writer};
 use crate::error::Error;
 use crate::rows::{UserRow, user_columns};
 use crate::sql::{Id, Instant};
@@ -48,25 +48,21 @@ impl UserRepository for Users {
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepoError> {
         with_connection!(&self.pool, |conn| {
-            let row: Option<UserRow> = users::table
-                .filter(users::email.eq(email.as_str()))
-                .select(user_columns!())
-                .first(conn)
-                .await
-                .optional()?;
-            row.map(User::try_from).transpose()
+            let rows: Vec<UserRow> = conn
+                .load_rows(
+                    users::table.filter(users::email.eq(email.as_str().to_owned())).select(user_columns!()).limit(1),
+                )
+                .await?;
+            rows.into_iter().next().map(User::try_from).transpose()
         })
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepoError> {
         with_connection!(&self.pool, |conn| {
-            let row: Option<UserRow> = users::table
-                .filter(users::id.eq(Id(id.as_uuid())))
-                .select(user_columns!())
-                .first(conn)
-                .await
-                .optional()?;
-            row.map(User::try_from).transpose()
+            let rows: Vec<UserRow> = conn
+                .load_rows(users::table.filter(users::id.eq(Id(id.as_uuid()))).select(user_columns!()).limit(1))
+                .await?;
+            rows.into_iter().next().map(User::try_from).transpose()
         })
     }
 
