@@ -1495,12 +1495,13 @@ fn environment_of(pid: u32) -> Vec<String> {
 #[test]
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn memory_big_blocks_get_mappings_of_their_own_unless_the_operator_says_otherwise() {
-    // The binary re-executes itself (same process) with glibc's mmap threshold fixed, so
-    // that freed Argon2 buffers and large responses go back to the system.
+    // The binary re-executes itself (same process) with glibc's thresholds fixed, so
+    // that freed Argon2 buffers go back to the system and large pages stay in the heap.
     let (_dir, mut server, session) = sqlite_server("malloc-default", &[]);
     assert!(server.running());
     let environment = environment_of(server.child.id());
-    assert!(environment.iter().any(|entry| entry == "MALLOC_MMAP_THRESHOLD_=131072"), "{environment:?}");
+    assert!(environment.iter().any(|entry| entry == "MALLOC_MMAP_THRESHOLD_=4194304"), "{environment:?}");
+    assert!(environment.iter().any(|entry| entry == "MALLOC_TRIM_THRESHOLD_=8388608"), "{environment:?}");
     assert!(environment.iter().any(|entry| *entry == format!("JWT_SECRET={JWT_SECRET}")), "the rest is kept");
     assert_still_serving(server.port, &session);
 
@@ -1508,6 +1509,7 @@ fn memory_big_blocks_get_mappings_of_their_own_unless_the_operator_says_otherwis
     assert!(server.running());
     let environment = environment_of(server.child.id());
     assert!(environment.iter().any(|entry| entry == "MALLOC_MMAP_THRESHOLD_=65536"), "{environment:?}");
+    assert!(!environment.iter().any(|entry| entry.starts_with("MALLOC_TRIM_THRESHOLD_=")), "{environment:?}");
     assert_still_serving(server.port, &session);
 }
 
