@@ -271,7 +271,7 @@ fn build_pool(config: &DatabaseConfig) -> Result<Pool, ConnectError> {
             };
             let durable = scratch.is_none();
             let writer = sqlite::connect(&path, config.statement_timeout, durable)
-                .map_err(|e| ConnectError::Connect(RepoError::Unavailable(e.into())))?;
+                .map_err(|e| ConnectError::Connect(RepoError::Unavailable(sqlite::open_error(&path, e))))?;
             let writer = sqlite::Writer::start(writer).map_err(|e| ConnectError::Pool(e.to_string()))?;
             let readers = sqlite_readers(&path, durable, config)?;
             Ok(Pool::Sqlite(Arc::new(SqliteStore { writer, readers, scratch, path })))

@@ -22,7 +22,7 @@ async fn serve() -> ExitCode {
     telemetry::init(&config.log_filter, config.log_format);
     let served = match Application::build(config).await {
         Ok(application) => application.run_until_stopped().await.map_err(|e| e.to_string()),
-        Err(error) => Err(error.to_string()),
+        Err(error) => Err(with_causes(&error)),
     };
     match served {
         Ok(()) => ExitCode::SUCCESS,
@@ -32,6 +32,21 @@ async fn serve() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `error` and each of its causes, so that a failed start says why ("storage
+/// unavailable" alone does not): each cause not already written is appended.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let text = error.to_string();
+        if !message.ends_with(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = error.source();
+    }
+    message
 }
 
 /// Fixes glibc's malloc thresholds, so that memory freed is memory returned.

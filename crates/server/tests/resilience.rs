@@ -871,6 +871,45 @@ fn crash_safety_postgres_sigkill_loses_no_acknowledged_write() {
     crash_safety("postgres", &url, dir.path());
 }
 
+#[test]
+fn a_second_server_on_the_same_sqlite_file_is_refused_and_the_first_serves_on() {
+    // One process per SQLite file: the first server holds the file exclusively, so a
+    // second one (whose writer would compete for the write lock) stops with a reason.
+    let (dir, mut first, session) = sqlite_server("sqlite-second-process", &[]);
+    let log = dir.path().join("second.log");
+    let out = fs::File::create(&log).unwrap();
+    let mut second = Command::new(env!("CARGO_BIN_EXE_todo-server"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DATABASE_URL", dir.sqlite_url())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", free_port().to_string())
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("DATABASE_TIMEOUT_MS", "200")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(out))
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = second.wait();
+            panic!("a second server started on the same SQLite file");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let said = fs::read_to_string(&log).unwrap();
+    assert!(said.contains("is in use by another process"), "{said}");
+    assert!(first.running());
+    assert_still_serving(first.port, &session);
+}
+
 // ---------------------------------------------------------------------------------------
 // 2. Database outage
 // ---------------------------------------------------------------------------------------
