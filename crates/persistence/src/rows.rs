@@ -89,10 +89,10 @@ impl TryFrom<TaskRow> for Task {
         Ok(Task {
             id: TaskId::from_uuid(row.id.0),
             user_id: UserId::from_uuid(row.user_id.0),
-            title: TaskTitle::parse(&row.title).map_err(|e| corrupt("title", e))?,
+            title: TaskTitle::try_from(row.title).map_err(|e| corrupt("title", e))?,
             description: row
                 .description
-                .map(|d| TaskDescription::parse(&d))
+                .map(TaskDescription::try_from)
                 .transpose()
                 .map_err(|e| corrupt("description", e))?,
             status: row.status.parse().map_err(|e| corrupt("status", e))?,

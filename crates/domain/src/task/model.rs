@@ -40,6 +40,11 @@ macro_rules! bounded_text {
 
             /// Trims `raw` and checks its length in Unicode scalar values.
             pub fn parse(raw: &str) -> Result<Self, $error> {
+                Self::check(raw).map(|trimmed| Self(trimmed.to_owned()))
+            }
+
+            /// `raw` trimmed, if it is valid.
+            fn check(raw: &str) -> Result<&str, $error> {
                 if has_nul(raw) {
                     return Err($error::Nul);
                 }
@@ -51,7 +56,7 @@ macro_rules! bounded_text {
                 if chars > $max {
                     return Err($error::TooLong);
                 }
-                Ok(Self(trimmed.to_owned()))
+                Ok(trimmed)
             }
 
             #[must_use]
@@ -63,8 +68,11 @@ macro_rules! bounded_text {
         impl TryFrom<String> for $name {
             type Error = $error;
 
+            /// Like [`parse`](Self::parse), keeping `raw`'s buffer when there is nothing
+            /// to trim (values read back from storage: no copy).
             fn try_from(raw: String) -> Result<Self, Self::Error> {
-                Self::parse(&raw)
+                let trimmed = Self::check(&raw)?;
+                if trimmed.len() == raw.len() { Ok(Self(raw)) } else { Ok(Self(trimmed.to_owned())) }
             }
         }
 
@@ -405,6 +413,18 @@ mod tests {
         assert_eq!(TaskTitle::parse(&"é".repeat(501)), Err(TitleError::TooLong));
         assert_eq!(TaskTitle::parse(" \t "), Err(TitleError::Empty));
         assert_eq!(TaskTitle::parse("a\0b"), Err(TitleError::Nul));
+    }
+
+    #[test]
+    fn owned_text_is_checked_like_borrowed_text_and_kept_when_already_trimmed() {
+        let stored = String::from("Buy milk");
+        let buffer = stored.as_ptr();
+        let title = TaskTitle::try_from(stored).unwrap();
+        assert_eq!(title.as_str().as_ptr(), buffer, "no copy");
+        assert_eq!(TaskTitle::try_from(String::from("  Buy milk \n")).unwrap().as_str(), "Buy milk");
+        assert_eq!(TaskTitle::try_from(" \t ".to_owned()), Err(TitleError::Empty));
+        assert_eq!(TaskTitle::try_from("é".repeat(501)), Err(TitleError::TooLong));
+        assert_eq!(TaskDescription::try_from("a\0b".to_owned()), Err(DescriptionError::Nul));
     }
 
     #[test]
