@@ -19,19 +19,24 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init(&config.log_filter, config.log_format);
+    if let Err(error) = telemetry::init(&config.log_filter, config.log_format) {
+        eprintln!("todo-server: cannot start the log writer: {error}");
+        return ExitCode::FAILURE;
+    }
     let served = match Application::build(config).await {
         Ok(application) => application.run_until_stopped().await.map_err(|e| e.to_string()),
         Err(error) => Err(with_causes(&error)),
     };
-    match served {
+    let code = match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
             eprintln!("todo-server: {error}");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry::flush();
+    code
 }
 
 /// `error` and each of its causes, so that a failed start says why ("storage

@@ -15,22 +15,43 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+mod lines;
+
+/// Where log lines go: stdout, through [`lines::LogLines`].
+static LINES: std::sync::OnceLock<&'static lines::LogLines> = std::sync::OnceLock::new();
+
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Installs the global subscriber: `filter` (`RUST_LOG` syntax) in `format`.
-pub fn init(filter: &str, format: LogFormat) {
+/// Installs the global subscriber: `filter` (`RUST_LOG` syntax) in `format`, and starts
+/// the thread that writes the lines.
+pub fn init(filter: &str, format: LogFormat) -> std::io::Result<()> {
     // actix-http logs a client's malformed request (a garbage request line, an oversized
     // head) at ERROR: any client could fill the error log. Silence it unless asked for.
     let filter = if filter.contains("actix_http") { filter.to_owned() } else { format!("{filter},actix_http::h1=off") };
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only for a person at a terminal, not in files or log collectors.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi);
+    let lines = if let Some(lines) = LINES.get() {
+        *lines
+    } else {
+        let started = lines::LogLines::start(std::io::stdout(), lines::INTERVAL)?;
+        *LINES.get_or_init(|| started)
+    };
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).with_writer(lines);
     // A second init (tests) keeps the first subscriber.
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
         LogFormat::Text => builder.try_init(),
     };
+    Ok(())
+}
+
+/// Writes the log lines not written yet; `main` calls it before the process exits.
+pub fn flush() {
+    if let Some(lines) = LINES.get() {
+        lines.flush();
+    }
 }
 
 /// The id of one request: the client's `X-Request-Id` when it is a sane token, else new.
