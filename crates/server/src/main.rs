@@ -66,7 +66,7 @@ fn with_causes(error: &dyn std::error::Error) -> String {
 ///   is unmapped when freed, while a page of 1,000 tasks (about 0.5 MB of JSON, and the
 ///   rows behind it) comes from the heap. At glibc's initial 128 KiB, those blocks were
 ///   mapped and unmapped on every request, and faulting their pages in again cost a
-///   fifth of `list_1000`'s throughput (607 -> 737 req/s);
+///   fifth of `list_1000`'s throughput (607 -> 727 req/s);
 /// - `MALLOC_TRIM_THRESHOLD_` = 8 MiB: the heap keeps that much free space at its top
 ///   for the next request instead of returning it to the system after each one.
 ///
