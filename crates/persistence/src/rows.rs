@@ -6,7 +6,9 @@
 
 use diesel::Queryable;
 use todo_domain::Timestamp;
-use todo_domain::task::{Priority, Recurrence, Revision, Tag, Tags, Task, TaskDescription, TaskId, TaskTitle};
+use todo_domain::task::{
+    Priority, Recurrence, Revision, Tag, Tags, Task, TaskDescription, TaskId, TaskStatus, TaskTitle,
+};
 use todo_domain::user::{Email, PasswordHash, User, UserId, UserName};
 
 use crate::error::Error;
@@ -59,6 +61,16 @@ fn corrupt(what: &str, error: impl std::fmt::Display) -> Error {
     Error::Corrupt(format!("{what}: {error}"))
 }
 
+/// A stored status, as the domain reads it.
+pub(crate) fn status(stored: &str) -> Result<TaskStatus, Error> {
+    stored.parse().map_err(|e| corrupt("status", e))
+}
+
+/// A stored priority rank, as the domain reads it.
+pub(crate) fn priority(rank: i16) -> Result<Priority, Error> {
+    Priority::from_rank(rank).ok_or_else(|| corrupt("priority", rank))
+}
+
 pub(crate) fn timestamp(at: Instant) -> Result<Timestamp, Error> {
     Timestamp::new(at.0).map_err(|e| corrupt("instant", e))
 }
@@ -95,8 +107,8 @@ impl TryFrom<TaskRow> for Task {
                 .map(TaskDescription::try_from)
                 .transpose()
                 .map_err(|e| corrupt("description", e))?,
-            status: row.status.parse().map_err(|e| corrupt("status", e))?,
-            priority: Priority::from_rank(row.priority).ok_or_else(|| corrupt("priority", row.priority))?,
+            status: status(&row.status)?,
+            priority: priority(row.priority)?,
             tags: split_tags(&row.tags)?,
             due_at: optional_timestamp(row.due_at)?,
             remind_at: optional_timestamp(row.remind_at)?,

@@ -19,7 +19,7 @@ use todo_domain::{RepoError, Timestamp};
 
 use crate::backend::{LoadRows as _, Pool, single, with_connection, with_writer};
 use crate::error::Error;
-use crate::rows::{TaskRow, join_tags, task_columns, tasks_from};
+use crate::rows::{TaskRow, join_tags, priority, status, task_columns, tasks_from};
 use crate::sql::{Id, Instant};
 
 pub(crate) struct Tasks {
@@ -419,11 +419,10 @@ impl TaskRepository for Tasks {
                 )
                 .await?;
             let mut counts = StatusCounts::default();
-            for (status, n) in rows {
-                match status.parse() {
-                    Ok(TaskStatus::Pending) => counts.pending = count(n),
-                    Ok(TaskStatus::Completed) => counts.completed = count(n),
-                    Err(e) => return Err(Error::Corrupt(format!("status: {e}"))),
+            for (stored, n) in rows {
+                match status(&stored)? {
+                    TaskStatus::Pending => counts.pending = count(n),
+                    TaskStatus::Completed => counts.completed = count(n),
                 }
             }
             Ok(counts)
@@ -443,17 +442,14 @@ impl TaskRepository for Tasks {
                 .await?;
             let mut counts = TaskCounts::default();
             for row in rows {
-                let status = row.status.parse().map_err(|e| Error::Corrupt(format!("status: {e}")))?;
-                let priority = Priority::from_rank(row.priority)
-                    .ok_or_else(|| Error::Corrupt(format!("priority: {}", row.priority)))?;
-                let tasks = count(row.tasks);
-                match status {
+                let (state, level, tasks) = (status(&row.status)?, priority(row.priority)?, count(row.tasks));
+                match state {
                     TaskStatus::Completed => counts.by_status.completed += tasks,
                     TaskStatus::Pending => {
                         counts.by_status.pending += tasks;
                         counts.overdue += count(row.overdue);
                         counts.due_next_24h += count(row.due_next_24h);
-                        *match priority {
+                        *match level {
                             Priority::Low => &mut counts.pending_low,
                             Priority::Medium => &mut counts.pending_medium,
                             Priority::High => &mut counts.pending_high,
