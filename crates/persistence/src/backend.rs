@@ -21,6 +21,8 @@ pub(crate) enum Pool {
 pub(crate) struct SqliteStore {
     pub(crate) writer: sqlite::Writer,
     pub(crate) readers: Deadpool<sqlite::Connection>,
+    /// The revocation list, in memory (see `crate::sqlite::revoked`).
+    pub(crate) revoked: std::sync::Arc<sqlite::revoked::RevokedSet>,
     /// A file made for an in-memory URL (tests), removed with its last store.
     pub(crate) scratch: Option<std::sync::Arc<Scratch>>,
     /// Where the database is, for more readers.

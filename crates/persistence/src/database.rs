@@ -16,8 +16,10 @@ use todo_domain::session::{LoginAttemptRepository, RevokedTokenRepository};
 use todo_domain::task::TaskRepository;
 use todo_domain::user::UserRepository;
 
-use crate::backend::{Pool, Scratch, SqliteStore, with_connection};
+use crate::backend::{LoadRows as _, Pool, Scratch, SqliteStore, with_connection};
 use crate::migrations::{self, BoxError, Target};
+use crate::sql::{Id, Instant};
+use crate::sqlite::revoked::{Entry, RevokedSet};
 use crate::{postgres, sqlite};
 
 /// Where the data lives: `postgres://…` (or `postgresql://…`), `sqlite://PATH`, or
@@ -148,7 +150,8 @@ impl Database {
     pub async fn migrate(&self, target: Target) -> Result<(), ConnectError> {
         match &self.pool {
             Pool::Sqlite(store) => {
-                sqlite_migration(store, move |connection| migrations::run_sqlite(connection, target)).await
+                sqlite_migration(store, move |connection| migrations::run_sqlite(connection, target)).await?;
+                load_revoked(store).await
             }
             Pool::Postgres(_) => {
                 let Self { config, .. } = self;
@@ -170,7 +173,11 @@ impl Database {
     /// Reverts every migration (for the migration tests: all up, all down, all up).
     pub async fn revert_all_migrations(&self) -> Result<(), ConnectError> {
         match &self.pool {
-            Pool::Sqlite(store) => sqlite_migration(store, migrations::revert_sqlite).await,
+            Pool::Sqlite(store) => {
+                sqlite_migration(store, migrations::revert_sqlite).await?;
+                store.revoked.write().clear();
+                Ok(())
+            }
             Pool::Postgres(_) => {
                 let config = self.config.clone();
                 let url = postgres_url(&config);
@@ -198,6 +205,7 @@ impl Database {
             Pool::Sqlite(store) => Pool::Sqlite(Arc::new(SqliteStore {
                 writer: store.writer.clone(),
                 readers: sqlite_readers(&store.path, store.durable(), &config)?,
+                revoked: store.revoked.clone(),
                 scratch: store.scratch.clone(),
                 path: store.path.clone(),
             })),
@@ -250,6 +258,36 @@ async fn sqlite_migration(
         .map_err(|e| ConnectError::Migrate(e.into()))
 }
 
+/// Fills the in-memory revocation list from the table (see `crate::sqlite::revoked`).
+async fn load_revoked(store: &SqliteStore) -> Result<(), ConnectError> {
+    let revoked = store.revoked.clone();
+    store
+        .writer
+        .alone(move |connection| {
+            use crate::sqlite::schema::revoked_tokens;
+            use diesel::prelude::*;
+            // Locked while the table is read: no revocation committed meanwhile is lost.
+            let mut copy = revoked.write();
+            let rows: Vec<(Id, Id, Instant)> =
+                sqlite::block_inline(connection.load_rows(revoked_tokens::table.select((
+                    revoked_tokens::jti,
+                    revoked_tokens::user_id,
+                    revoked_tokens::expires_at,
+                ))))
+                .map_err(|e| e.to_string())?;
+            *copy = rows
+                .into_iter()
+                .map(|(jti, user, expires_at)| (jti.0, Entry { user: user.0, expires_at: expires_at.0 }))
+                .collect();
+            Ok::<_, String>(())
+        })
+        .await
+        .map_err(ConnectError::Connect)?
+        .map_err(|e| {
+            ConnectError::Connect(RepoError::Unavailable(format!("cannot read the revocation list: {e}").into()))
+        })
+}
+
 fn postgres_url(config: &DatabaseConfig) -> String {
     match &config.url {
         DatabaseUrl::Postgres(url) => url.clone(),
@@ -274,7 +312,9 @@ fn build_pool(config: &DatabaseConfig) -> Result<Pool, ConnectError> {
                 .map_err(|e| ConnectError::Connect(RepoError::Unavailable(sqlite::open_error(&path, e))))?;
             let writer = sqlite::Writer::start(writer).map_err(|e| ConnectError::Pool(e.to_string()))?;
             let readers = sqlite_readers(&path, durable, config)?;
-            Ok(Pool::Sqlite(Arc::new(SqliteStore { writer, readers, scratch, path })))
+            let revoked = RevokedSet::for_file(&path)
+                .map_err(|e| ConnectError::Connect(RepoError::Unavailable(format!("{path}: {e}").into())))?;
+            Ok(Pool::Sqlite(Arc::new(SqliteStore { writer, readers, revoked, scratch, path })))
         }
     }
 }

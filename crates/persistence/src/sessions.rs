@@ -11,6 +11,7 @@ use crate::backend::{LoadRows as _, Pool, single, with_connection, with_writer};
 use crate::error::Error;
 use crate::rows::timestamp;
 use crate::sql::{Id, Instant};
+use crate::sqlite::revoked::Entry;
 
 pub(crate) struct RevokedTokens {
     pool: Pool,
@@ -25,7 +26,7 @@ impl RevokedTokens {
 #[async_trait]
 impl RevokedTokenRepository for RevokedTokens {
     async fn revoke(&self, jti: TokenId, user_id: UserId, expires_at: Timestamp) -> Result<(), RepoError> {
-        with_writer!(&self.pool, move |conn| {
+        let revoked = with_writer!(&self.pool, move |conn| {
             diesel::insert_into(revoked_tokens::table)
                 .values((
                     revoked_tokens::jti.eq(Id(jti.as_uuid())),
@@ -36,10 +37,19 @@ impl RevokedTokenRepository for RevokedTokens {
                 .execute(conn)
                 .await?;
             Ok(())
-        })
+        });
+        if let (Ok(()), Pool::Sqlite(store)) = (&revoked, &self.pool) {
+            let entry = Entry { user: user_id.as_uuid(), expires_at: expires_at.as_datetime() };
+            store.revoked.insert(jti.as_uuid(), entry);
+        }
+        revoked
     }
 
     async fn is_revoked(&self, jti: TokenId) -> Result<bool, RepoError> {
+        if let Pool::Sqlite(store) = &self.pool {
+            // The copy in memory (see `crate::sqlite::revoked`), not the table.
+            return Ok(store.revoked.contains(jti.as_uuid()));
+        }
         with_connection!(&self.pool, |conn| {
             // A primary-key probe: one index lookup.
             let revoked: bool = single(
@@ -53,13 +63,17 @@ impl RevokedTokenRepository for RevokedTokens {
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, RepoError> {
-        with_writer!(&self.pool, move |conn| {
+        let purged = with_writer!(&self.pool, move |conn| {
             let purged =
                 diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(Instant::from(now))))
                     .execute(conn)
                     .await?;
             Ok::<_, Error>(purged as u64)
-        })
+        });
+        if let (Ok(_), Pool::Sqlite(store)) = (&purged, &self.pool) {
+            store.revoked.remove_expired(now.as_datetime());
+        }
+        purged
     }
 }
 

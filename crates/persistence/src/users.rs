@@ -78,9 +78,14 @@ impl UserRepository for Users {
     }
 
     async fn delete(&self, id: UserId) -> Result<bool, RepoError> {
-        with_writer!(&self.pool, move |conn| {
+        let deleted = with_writer!(&self.pool, move |conn| {
             let deleted = diesel::delete(users::table.filter(users::id.eq(Id(id.as_uuid())))).execute(conn).await?;
             Ok::<_, Error>(deleted > 0)
-        })
+        });
+        // The cascade took the user's revocations with it (see `crate::sqlite::revoked`).
+        if let (Ok(true), Pool::Sqlite(store)) = (&deleted, &self.pool) {
+            store.revoked.remove_user(id.as_uuid());
+        }
+        deleted
     }
 }

@@ -708,3 +708,47 @@ every_case!(
     todo_persistence::testing::postgres(),
     todo_persistence::testing::postgres_at(todo_persistence::Target::Version("2026-11-29-000001"))
 );
+
+/// SQLite answers `is_revoked` from a copy of the table in memory: it must agree with
+/// the table across handles on one file and across a restart.
+mod sqlite_revocation_copy {
+    use super::support::{T0, at, plus, user};
+    use todo_domain::session::TokenId;
+    use todo_persistence::{Database, DatabaseConfig, DatabaseUrl};
+
+    async fn open(file: &std::path::Path) -> Database {
+        Database::connect(DatabaseConfig::new(DatabaseUrl::SqliteFile(file.to_owned()))).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn handles_on_one_file_and_a_restart_see_the_same_revocations() {
+        let dir = std::env::temp_dir().join(format!("todo-revocations-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("todo.db");
+        let (first, second) = (open(&file).await, open(&file).await);
+        let (owner, other) = (user(&first).await, user(&first).await);
+        let (kept, purged, cascaded) = (TokenId::generate(), TokenId::generate(), TokenId::generate());
+
+        first.revoked_tokens().revoke(kept, other, plus(at(T0), 3600)).await.unwrap();
+        first.revoked_tokens().revoke(purged, other, plus(at(T0), -1)).await.unwrap();
+        second.revoked_tokens().revoke(cascaded, owner, plus(at(T0), 3600)).await.unwrap();
+        for token in [kept, purged, cascaded] {
+            assert!(first.revoked_tokens().is_revoked(token).await.unwrap());
+            assert!(second.revoked_tokens().is_revoked(token).await.unwrap());
+        }
+
+        assert_eq!(second.revoked_tokens().purge_expired(at(T0)).await.unwrap(), 1);
+        assert!(first.users().delete(owner).await.unwrap());
+        assert!(!second.revoked_tokens().is_revoked(purged).await.unwrap());
+        assert!(!second.revoked_tokens().is_revoked(cascaded).await.unwrap());
+
+        drop((first, second));
+        let reopened = open(&file).await;
+        assert!(reopened.revoked_tokens().is_revoked(kept).await.unwrap(), "loaded from the table");
+        assert!(!reopened.revoked_tokens().is_revoked(purged).await.unwrap());
+        assert!(!reopened.revoked_tokens().is_revoked(cascaded).await.unwrap());
+
+        drop(reopened);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
