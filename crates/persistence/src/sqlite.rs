@@ -299,18 +299,31 @@ mod tests {
         assert_eq!(settings(false), ("wal".into(), "0".into(), "1".into(), "-512".into()));
     }
 
+    /// Whether the bundled SQLite was compiled with `option` (flags from LIBSQLITE3_FLAGS
+    /// in .cargo/config.toml, which say why each one is there).
+    fn compiled_with(option: &str) -> bool {
+        let mut connection = connect(":memory:", Duration::from_millis(10), false).unwrap();
+        let query = format!("sqlite_compileoption_used('{option}')");
+        block_inline(connection.spawn_blocking(move |inner| {
+            diesel::select(sql::<diesel::sql_types::Integer>(&query)).get_result::<i32>(inner)
+        }))
+        .unwrap()
+            == 1
+    }
+
     #[test]
     fn plans_never_depend_on_bound_values_so_cached_statements_stay_prepared() {
         // Without the query planner stability guarantee, binding `LIMIT ?` again expires
-        // the cached statement and every execution parses it anew. The flag comes from
-        // LIBSQLITE3_FLAGS in .cargo/config.toml.
-        let mut connection = connect(":memory:", Duration::from_millis(10), false).unwrap();
-        let used = block_inline(connection.spawn_blocking(|inner| {
-            diesel::select(sql::<diesel::sql_types::Integer>("sqlite_compileoption_used('ENABLE_QPSG')"))
-                .get_result::<i32>(inner)
-        }))
-        .unwrap();
-        assert_eq!(used, 1, "SQLite was built without SQLITE_ENABLE_QPSG");
+        // the cached statement and every execution parses it anew.
+        assert!(compiled_with("ENABLE_QPSG"), "SQLite was built without SQLITE_ENABLE_QPSG");
+    }
+
+    #[test]
+    fn connections_have_page_caches_of_their_own_and_no_global_locks_per_call() {
+        // One page cache for all connections takes a global mutex on every page fetch.
+        assert!(!compiled_with("ENABLE_MEMORY_MANAGEMENT"), "libsqlite3-sys's unified page cache is back");
+        assert!(compiled_with("THREADSAFE=2"), "SQLite locks every call on a connection");
+        assert!(compiled_with("DEFAULT_MEMSTATUS=0"), "SQLite counts every allocation under a mutex");
     }
 
     #[test]
