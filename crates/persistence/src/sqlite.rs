@@ -299,7 +299,7 @@ mod tests {
         assert_eq!(settings(false), ("wal".into(), "0".into(), "1".into(), "-512".into()));
     }
 
-    /// Whether the bundled SQLite was compiled with `option` (flags from LIBSQLITE3_FLAGS
+    /// Whether the bundled SQLite was compiled with `option` (flags from `LIBSQLITE3_FLAGS`
     /// in .cargo/config.toml, which say why each one is there).
     fn compiled_with(option: &str) -> bool {
         let mut connection = connect(":memory:", Duration::from_millis(10), false).unwrap();
