@@ -16,10 +16,9 @@ use todo_domain::session::{LoginAttemptRepository, RevokedTokenRepository};
 use todo_domain::task::TaskRepository;
 use todo_domain::user::UserRepository;
 
-use crate::backend::{LoadRows as _, Pool, Scratch, SqliteStore, with_connection};
+use crate::backend::{Pool, Scratch, SqliteStore, with_connection};
 use crate::migrations::{self, BoxError, Target};
-use crate::sql::{Id, Instant};
-use crate::sqlite::revoked::{Entry, RevokedSet};
+use crate::sqlite::revoked::{self, RevokedSet};
 use crate::{postgres, sqlite};
 
 /// Where the data lives: `postgres://…` (or `postgresql://…`), `sqlite://PATH`, or
@@ -151,7 +150,7 @@ impl Database {
         match &self.pool {
             Pool::Sqlite(store) => {
                 sqlite_migration(store, move |connection| migrations::run_sqlite(connection, target)).await?;
-                load_revoked(store).await
+                revoked::load(store).await.map_err(ConnectError::Connect)
             }
             Pool::Postgres(_) => {
                 let Self { config, .. } = self;
@@ -175,7 +174,7 @@ impl Database {
         match &self.pool {
             Pool::Sqlite(store) => {
                 sqlite_migration(store, migrations::revert_sqlite).await?;
-                store.revoked.write().clear();
+                store.revoked.forget();
                 Ok(())
             }
             Pool::Postgres(_) => {
@@ -256,36 +255,6 @@ async fn sqlite_migration(
         .map_err(ConnectError::Connect)?
         .map_err(|e| ConnectError::Migrate(e.into()))?
         .map_err(|e| ConnectError::Migrate(e.into()))
-}
-
-/// Fills the in-memory revocation list from the table (see `crate::sqlite::revoked`).
-async fn load_revoked(store: &SqliteStore) -> Result<(), ConnectError> {
-    let revoked = store.revoked.clone();
-    store
-        .writer
-        .alone(move |connection| {
-            use crate::sqlite::schema::revoked_tokens;
-            use diesel::prelude::*;
-            // Locked while the table is read: no revocation committed meanwhile is lost.
-            let mut copy = revoked.write();
-            let rows: Vec<(Id, Id, Instant)> =
-                sqlite::block_inline(connection.load_rows(revoked_tokens::table.select((
-                    revoked_tokens::jti,
-                    revoked_tokens::user_id,
-                    revoked_tokens::expires_at,
-                ))))
-                .map_err(|e| e.to_string())?;
-            *copy = rows
-                .into_iter()
-                .map(|(jti, user, expires_at)| (jti.0, Entry { user: user.0, expires_at: expires_at.0 }))
-                .collect();
-            Ok::<_, String>(())
-        })
-        .await
-        .map_err(ConnectError::Connect)?
-        .map_err(|e| {
-            ConnectError::Connect(RepoError::Unavailable(format!("cannot read the revocation list: {e}").into()))
-        })
 }
 
 fn postgres_url(config: &DatabaseConfig) -> String {

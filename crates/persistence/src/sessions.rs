@@ -47,8 +47,10 @@ impl RevokedTokenRepository for RevokedTokens {
 
     async fn is_revoked(&self, jti: TokenId) -> Result<bool, RepoError> {
         if let Pool::Sqlite(store) = &self.pool {
-            // The copy in memory (see `crate::sqlite::revoked`), not the table.
-            return Ok(store.revoked.contains(jti.as_uuid()));
+            // The copy in memory (see `crate::sqlite::revoked`), while it is whole.
+            if let Some(revoked) = store.revoked.contains(jti.as_uuid()) {
+                return Ok(revoked);
+            }
         }
         with_connection!(&self.pool, |conn| {
             // A primary-key probe: one index lookup.
@@ -72,6 +74,10 @@ impl RevokedTokenRepository for RevokedTokens {
         });
         if let (Ok(_), Pool::Sqlite(store)) = (&purged, &self.pool) {
             store.revoked.remove_expired(now.as_datetime());
+            if store.revoked.needs_loading() {
+                // Dropped past its bound: try again now that the table is smaller.
+                crate::sqlite::revoked::load(store).await?;
+            }
         }
         purged
     }

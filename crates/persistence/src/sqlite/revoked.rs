@@ -16,18 +16,42 @@
 //! There is one copy per database file per process, whichever `Database` handle opened
 //! it: two handles on one file (a test, an admin tool embedding this crate) see each
 //! other's revocations.
+//!
+//! The copy is bounded: an entry lives until its token expires (24 hours by default), so
+//! someone signing in and out in a loop for a day could otherwise grow it without limit.
+//! Past [`CAPACITY`] entries the copy is dropped and the table is asked instead, until a
+//! purge of expired entries brings the table back under the bound and the copy is loaded
+//! again. Before it is first loaded, the table is asked too.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockWriteGuard, Weak};
 
 use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use todo_domain::RepoError;
 use uuid::Uuid;
 
+use crate::backend::{LoadRows as _, SqliteStore};
+use crate::sql::{Id, Instant};
+use crate::sqlite::schema::revoked_tokens;
+
+/// The most entries the copy holds: about 6 MB. Normal use (people signing out) stays far
+/// below it; past it, the table answers (see the module docs).
+pub(crate) const CAPACITY: usize = 100_000;
+
 /// The copy of one database's `revoked_tokens` (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RevokedSet {
-    entries: RwLock<HashMap<Uuid, Entry>>,
+    state: RwLock<State>,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    entries: HashMap<Uuid, Entry>,
+    /// Whether `entries` is the whole table; if not, the table must be asked.
+    complete: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -37,8 +61,12 @@ pub(crate) struct Entry {
 }
 
 impl RevokedSet {
+    fn new(capacity: usize) -> Self {
+        Self { state: RwLock::default(), capacity }
+    }
+
     /// The copy for the database file at `path`: the one this process already has, if
-    /// any handle on that file is alive, else a new, empty one.
+    /// any handle on that file is alive, else a new one, not loaded yet.
     pub(crate) fn for_file(path: &str) -> std::io::Result<Arc<Self>> {
         static COPIES: Mutex<Vec<(PathBuf, Weak<RevokedSet>)>> = Mutex::new(Vec::new());
         let file = std::fs::canonicalize(path)?;
@@ -47,35 +75,92 @@ impl RevokedSet {
         if let Some(copy) = copies.iter().filter(|(known, _)| *known == file).find_map(|(_, copy)| copy.upgrade()) {
             return Ok(copy);
         }
-        let copy = Arc::new(Self::default());
+        let copy = Arc::new(Self::new(CAPACITY));
         copies.push((file, Arc::downgrade(&copy)));
         Ok(copy)
     }
 
-    pub(crate) fn contains(&self, jti: Uuid) -> bool {
-        self.entries.read().unwrap_or_else(PoisonError::into_inner).contains_key(&jti)
+    /// Whether `jti` is revoked, or `None` when only the table can say.
+    pub(crate) fn contains(&self, jti: Uuid) -> Option<bool> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        state.complete.then(|| state.entries.contains_key(&jti))
     }
 
     /// Adds a committed revocation; like the table, the first entry for `jti` stays.
     pub(crate) fn insert(&self, jti: Uuid, entry: Entry) {
-        self.write().entry(jti).or_insert(entry);
+        let mut state = self.write();
+        if !state.complete || state.entries.contains_key(&jti) {
+            return;
+        }
+        if state.entries.len() >= self.capacity {
+            tracing::warn!(
+                capacity = self.capacity,
+                "more revoked tokens than the copy in memory holds: asking the table"
+            );
+            *state = State::default();
+            return;
+        }
+        state.entries.insert(jti, entry);
     }
 
     /// Drops the entries a committed purge removed: those expired before `now`.
     pub(crate) fn remove_expired(&self, now: DateTime<Utc>) {
-        self.write().retain(|_, entry| entry.expires_at >= now);
+        self.write().entries.retain(|_, entry| entry.expires_at >= now);
     }
 
     /// Drops the entries of a deleted user.
     pub(crate) fn remove_user(&self, user: Uuid) {
-        self.write().retain(|_, entry| entry.user != user);
+        self.write().entries.retain(|_, entry| entry.user != user);
     }
 
-    /// The copy, locked for a change. Whoever reloads it from the table holds this
-    /// while reading the table, so no change committed meanwhile can be lost.
-    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, HashMap<Uuid, Entry>> {
-        self.entries.write().unwrap_or_else(PoisonError::into_inner)
+    /// Whether the table must be read again to answer from memory.
+    pub(crate) fn needs_loading(&self) -> bool {
+        !self.state.read().unwrap_or_else(PoisonError::into_inner).complete
     }
+
+    /// Forgets everything (the table is gone: migrations were reverted).
+    pub(crate) fn forget(&self) {
+        *self.write() = State::default();
+    }
+
+    /// Replaces the copy with the table's rows, or with nothing (the table is asked)
+    /// when there are more than the copy holds.
+    fn fill(&self, state: &mut State, rows: Vec<(Id, Id, Instant)>) {
+        *state = if rows.len() > self.capacity {
+            State::default()
+        } else {
+            let entries =
+                rows.into_iter().map(|(jti, user, at)| (jti.0, Entry { user: user.0, expires_at: at.0 })).collect();
+            State { entries, complete: true }
+        };
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Loads `store`'s copy from its table, on the writer's connection.
+pub(crate) async fn load(store: &SqliteStore) -> Result<(), RepoError> {
+    let copy = Arc::clone(&store.revoked);
+    let limit = i64::try_from(copy.capacity).unwrap_or(i64::MAX).saturating_add(1);
+    store
+        .writer
+        .alone(move |connection| {
+            // Locked while the table is read, so no revocation committed meanwhile is lost.
+            let mut state = copy.write();
+            let rows = super::block_inline(
+                connection.load_rows(
+                    revoked_tokens::table
+                        .select((revoked_tokens::jti, revoked_tokens::user_id, revoked_tokens::expires_at))
+                        .limit(limit),
+                ),
+            )
+            .map_err(|e| RepoError::Unavailable(format!("cannot read the revocation list: {e}").into()))?;
+            copy.fill(&mut state, rows);
+            Ok(())
+        })
+        .await?
 }
 
 #[cfg(test)]
@@ -86,9 +171,19 @@ mod tests {
         Entry { user, expires_at: DateTime::from_timestamp(expires_at, 0).unwrap() }
     }
 
+    fn row(jti: Uuid, user: Uuid) -> (Id, Id, Instant) {
+        (Id(jti), Id(user), Instant(DateTime::from_timestamp(100, 0).unwrap()))
+    }
+
+    fn loaded(capacity: usize, rows: Vec<(Id, Id, Instant)>) -> RevokedSet {
+        let copy = RevokedSet::new(capacity);
+        copy.fill(&mut copy.write(), rows);
+        copy
+    }
+
     #[test]
     fn changes_mirror_the_tables_rules() {
-        let copy = RevokedSet::default();
+        let copy = loaded(10, Vec::new());
         let (ann, bob) = (Uuid::new_v4(), Uuid::new_v4());
         let (first, second, third) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         copy.insert(first, entry(ann, 100));
@@ -97,13 +192,36 @@ mod tests {
         copy.insert(third, entry(bob, 50));
 
         copy.remove_expired(DateTime::from_timestamp(50, 0).unwrap());
-        assert!(copy.contains(first) && copy.contains(second) && copy.contains(third));
+        assert_eq!([first, second, third].map(|t| copy.contains(t)), [Some(true); 3]);
         copy.remove_expired(DateTime::from_timestamp(51, 0).unwrap());
-        assert!(copy.contains(first) && !copy.contains(second) && !copy.contains(third));
+        assert_eq!([first, second, third].map(|t| copy.contains(t)), [Some(true), Some(false), Some(false)]);
 
         copy.insert(third, entry(bob, 50));
         copy.remove_user(ann);
-        assert!(!copy.contains(first) && copy.contains(third));
+        assert_eq!([first, third].map(|t| copy.contains(t)), [Some(false), Some(true)]);
+    }
+
+    #[test]
+    fn only_a_loaded_copy_within_its_bound_answers() {
+        let (user, jti) = (Uuid::new_v4(), Uuid::new_v4());
+        let unloaded = RevokedSet::new(2);
+        unloaded.insert(jti, entry(user, 100));
+        assert_eq!(unloaded.contains(jti), None, "never loaded: ask the table");
+
+        let copy = loaded(2, vec![row(jti, user)]);
+        let other = Uuid::new_v4();
+        copy.insert(other, entry(user, 100));
+        assert_eq!((copy.contains(jti), copy.contains(other)), (Some(true), Some(true)));
+        copy.insert(Uuid::new_v4(), entry(user, 100));
+        assert_eq!(copy.contains(jti), None, "past its bound the copy is dropped");
+        assert!(copy.needs_loading());
+
+        let full = loaded(2, vec![row(Uuid::new_v4(), user), row(Uuid::new_v4(), user), row(jti, user)]);
+        assert_eq!(full.contains(jti), None, "a table bigger than the bound is not copied");
+        full.fill(&mut full.write(), vec![row(jti, user)]);
+        assert_eq!(full.contains(jti), Some(true));
+        full.forget();
+        assert_eq!(full.contains(jti), None);
     }
 
     #[test]
@@ -118,11 +236,9 @@ mod tests {
         let two = RevokedSet::for_file(&roundabout.to_string_lossy()).unwrap();
         assert!(Arc::ptr_eq(&one, &two));
 
-        let jti = Uuid::new_v4();
-        one.insert(jti, entry(Uuid::new_v4(), 100));
         drop((one, two));
         let fresh = RevokedSet::for_file(&plain).unwrap();
-        assert!(!fresh.contains(jti), "a new copy starts empty and is loaded from the table");
+        assert!(fresh.needs_loading(), "a new copy starts unloaded");
 
         std::fs::remove_dir_all(&dir).unwrap();
     }
