@@ -25,7 +25,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockWriteGuard, Weak};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockWriteGuard, TryLockError, Weak};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -80,9 +80,15 @@ impl RevokedSet {
         Ok(copy)
     }
 
-    /// Whether `jti` is revoked, or `None` when only the table can say.
+    /// Whether `jti` is revoked, or `None` when only the table can say: also while the
+    /// copy is being changed or reloaded, so that a request never blocks its worker
+    /// thread on the lock (a reload reads up to [`CAPACITY`] rows while holding it).
     pub(crate) fn contains(&self, jti: Uuid) -> Option<bool> {
-        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let state = match self.state.try_read() {
+            Ok(state) => state,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
         state.complete.then(|| state.entries.contains_key(&jti))
     }
 
@@ -222,6 +228,16 @@ mod tests {
         assert_eq!(full.contains(jti), Some(true));
         full.forget();
         assert_eq!(full.contains(jti), None);
+    }
+
+    #[test]
+    fn a_copy_being_changed_sends_the_question_to_the_table() {
+        let (user, jti) = (Uuid::new_v4(), Uuid::new_v4());
+        let copy = loaded(2, vec![row(jti, user)]);
+        let reloading = copy.write();
+        assert_eq!(copy.contains(jti), None, "no worker waits on the lock");
+        drop(reloading);
+        assert_eq!(copy.contains(jti), Some(true));
     }
 
     #[test]
