@@ -227,6 +227,24 @@ mod cases {
         assert_eq!(db.tasks().get_many(owner, &[task.id]).await.unwrap(), vec![task]);
     }
 
+    pub async fn a_second_insert_of_one_id_is_a_conflict_that_writes_no_tag(db: Database) {
+        let owner = user(&db).await;
+        let first = Task { tags: tags(&["home", "work"]), ..task(owner, "first") };
+        db.tasks().insert(&first).await.unwrap();
+        // The same id again, with other tags: the task row is refused, and none of its tags
+        // may be written either.
+        let again = Task { tags: tags(&["errand", "home"]), ..task(owner, "again") };
+        let again = Task { id: first.id, ..again };
+
+        let result = db.tasks().insert(&again).await;
+
+        assert!(matches!(result, Err(RepoError::Conflict(_))), "{result:?}");
+        assert_eq!(db.tasks().get(owner, first.id).await.unwrap(), Some(first));
+        let names: Vec<(String, u64)> =
+            db.tasks().tag_counts(owner).await.unwrap().into_iter().map(|c| (c.tag.to_string(), c.count)).collect();
+        assert_eq!(names, [("home".to_owned(), 1), ("work".to_owned(), 1)]);
+    }
+
     pub async fn another_users_task_is_absent_except_to_owners(db: Database) {
         let (ann, bob) = (user(&db).await, user(&db).await);
         let task = task(ann, "Ann's");
@@ -679,6 +697,7 @@ macro_rules! every_case {
             purging_removes_only_expired_revocations,
             login_failures_are_counted_per_email_in_a_window,
             a_task_round_trips_with_every_field_to_the_microsecond,
+            a_second_insert_of_one_id_is_a_conflict_that_writes_no_tag,
             another_users_task_is_absent_except_to_owners,
             get_many_returns_the_users_tasks_among_the_ids,
             apply_writes_updates_and_inserts_together,
