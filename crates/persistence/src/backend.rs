@@ -4,6 +4,8 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use diesel::QueryResult;
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sqlite::SqliteConnection;
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Pool as Deadpool;
@@ -81,6 +83,39 @@ where
     }
 }
 
+/// A statement that diesel would prepare anew on every execution, kept in the
+/// connection's statement cache under its SQL text instead.
+///
+/// diesel caches a statement only when it can prove that its type gives it one SQL text,
+/// and never an `UPDATE` or a `sql_query`: each of those was parsed and planned on every
+/// execution, and on PostgreSQL cost a round trip more (prepare, then execute). Keyed
+/// by its text and its bind types, the cached statement is always the right one. Wrap
+/// only statements with a bounded number of texts: each text is one cached statement.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cached<Q>(pub(crate) Q);
+
+impl<Q> QueryId for Cached<Q> {
+    type QueryId = ();
+    // Not known from the type: so the cache keys it by its SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for Cached<Q> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q: Query> Query for Cached<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, Conn> diesel::RunQueryDsl<Conn> for Cached<Q> {}
+
 /// The one row of a query that always returns one (`COUNT`, `EXISTS`).
 pub(crate) fn single<U>(rows: Vec<U>) -> QueryResult<U> {
     rows.into_iter().next().ok_or(diesel::result::Error::NotFound)
@@ -142,9 +177,10 @@ macro_rules! with_writer {
                     };
                 }
                 #[allow(unused_macros)]
+                // One statement per count of rows (a task has at most 10 tags): cached.
                 macro_rules! insert_rows {
                     ($c:expr, $table:expr, $rows:expr) => {
-                        diesel::insert_into($table).values($rows).execute($c).await?
+                        $crate::backend::Cached(diesel::insert_into($table).values($rows)).execute($c).await?
                     };
                 }
                 match pool.get().await {
@@ -190,3 +226,70 @@ macro_rules! with_writer {
 }
 
 pub(crate) use {with_connection, with_writer};
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Text};
+    use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection as _};
+
+    use super::Cached;
+
+    diesel::table! {
+        notes (id) {
+            id -> Integer,
+            body -> Text,
+        }
+    }
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    /// How many statements this session holds prepared whose SQL starts with `verb`.
+    async fn prepared(connection: &mut AsyncPgConnection, verb: &str) -> i64 {
+        let counts: Vec<Count> =
+            diesel::sql_query("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE $1")
+                .bind::<Text, _>(format!("{verb} %"))
+                .load(connection)
+                .await
+                .unwrap();
+        counts[0].n
+    }
+
+    /// Runs an UPDATE and a raw INSERT three times, wrapped in [`Cached`] or not.
+    async fn write_three_times(connection: &mut AsyncPgConnection, cached: bool) {
+        for _ in 0..3 {
+            let update = diesel::update(notes::table.filter(notes::id.eq(1))).set(notes::body.eq("b"));
+            let insert = diesel::sql_query("INSERT INTO notes (id, body) SELECT max(id) + 1, $1 FROM notes")
+                .bind::<Text, _>("raw");
+            if cached {
+                Cached(update).execute(connection).await.unwrap();
+                Cached(insert).execute(connection).await.unwrap();
+            } else {
+                update.execute(connection).await.unwrap();
+                insert.execute(connection).await.unwrap();
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn cached_statements_stay_prepared_where_diesel_prepares_them_anew() {
+        let Some(server) = crate::testing::postgres_server() else { return };
+        let mut connection = AsyncPgConnection::establish(&server).await.unwrap();
+        connection
+            .batch_execute("CREATE TEMP TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes VALUES (1, 'a')")
+            .await
+            .unwrap();
+
+        write_three_times(&mut connection, false).await;
+        assert_eq!(prepared(&mut connection, "UPDATE").await, 0, "diesel prepares an UPDATE for each execution");
+        assert_eq!(prepared(&mut connection, "INSERT").await, 0, "diesel prepares raw SQL for each execution");
+
+        write_three_times(&mut connection, true).await;
+        assert_eq!(prepared(&mut connection, "UPDATE").await, 1, "one statement, prepared once");
+        assert_eq!(prepared(&mut connection, "INSERT").await, 1, "one statement, prepared once");
+    }
+}

@@ -18,7 +18,7 @@ use todo_domain::task::{
 use todo_domain::user::UserId;
 use todo_domain::{RepoError, Timestamp};
 
-use crate::backend::{LoadRows as _, Pool, single, with_connection, with_writer};
+use crate::backend::{Cached, LoadRows as _, Pool, single, with_connection, with_writer};
 use crate::error::Error;
 use crate::rows::{TaskRow, join_tags, priority, status, task_columns, tasks_from};
 use crate::sql::{Id, Instant};
@@ -87,13 +87,15 @@ macro_rules! update_task_row {
     ($conn:expr, $user:expr, $update:expr) => {{
         let update: &TaskUpdate = $update;
         let task = &update.task;
-        let updated = diesel::update(
-            tasks::table
-                .filter(tasks::user_id.eq(Id($user.as_uuid())))
-                .filter(tasks::id.eq(Id(task.id.as_uuid())))
-                .filter(tasks::revision.eq(update.expected.0)),
+        let updated = Cached(
+            diesel::update(
+                tasks::table
+                    .filter(tasks::user_id.eq(Id($user.as_uuid())))
+                    .filter(tasks::id.eq(Id(task.id.as_uuid())))
+                    .filter(tasks::revision.eq(update.expected.0)),
+            )
+            .set(task_changes!(task)),
         )
-        .set(task_changes!(task))
         .execute(&mut *$conn)
         .await?;
         if updated == 0 {
@@ -142,27 +144,29 @@ impl InsertTask for AsyncPgConnection {
                 return Ok(());
             }
             let tags: Vec<&str> = task.tags.as_slice().iter().map(Tag::as_str).collect();
-            diesel::sql_query(INSERT_WITH_TAGS_SQL)
-                .bind::<Uuid, _>(Id(task.user_id.as_uuid()))
-                .bind::<Uuid, _>(Id(task.id.as_uuid()))
-                .bind::<Timestamptz, _>(Instant::from(task.created_at))
-                .bind::<Text, _>(task.title.as_str())
-                .bind::<Text, _>(task.title_key())
-                .bind::<Nullable<Text>, _>(task.description.as_ref().map(TaskDescription::as_str))
-                .bind::<Nullable<Text>, _>(task.description_key())
-                .bind::<Text, _>(task.status.as_str())
-                .bind::<SmallInt, _>(task.priority.rank())
-                .bind::<Text, _>(join_tags(&task.tags))
-                .bind::<Nullable<Timestamptz>, _>(task.due_at.map(Instant::from))
-                .bind::<Nullable<Timestamptz>, _>(task.remind_at.map(Instant::from))
-                .bind::<Nullable<Text>, _>(task.recurrence.map(Recurrence::as_str))
-                .bind::<Nullable<Uuid>, _>(task.next_occurrence_id.map(|id| Id(id.as_uuid())))
-                .bind::<Timestamptz, _>(Instant::from(task.updated_at))
-                .bind::<Nullable<Timestamptz>, _>(task.completed_at.map(Instant::from))
-                .bind::<BigInt, _>(task.revision.0)
-                .bind::<Array<Text>, _>(tags)
-                .execute(self)
-                .await?;
+            Cached(
+                diesel::sql_query(INSERT_WITH_TAGS_SQL)
+                    .bind::<Uuid, _>(Id(task.user_id.as_uuid()))
+                    .bind::<Uuid, _>(Id(task.id.as_uuid()))
+                    .bind::<Timestamptz, _>(Instant::from(task.created_at))
+                    .bind::<Text, _>(task.title.as_str())
+                    .bind::<Text, _>(task.title_key())
+                    .bind::<Nullable<Text>, _>(task.description.as_ref().map(TaskDescription::as_str))
+                    .bind::<Nullable<Text>, _>(task.description_key())
+                    .bind::<Text, _>(task.status.as_str())
+                    .bind::<SmallInt, _>(task.priority.rank())
+                    .bind::<Text, _>(join_tags(&task.tags))
+                    .bind::<Nullable<Timestamptz>, _>(task.due_at.map(Instant::from))
+                    .bind::<Nullable<Timestamptz>, _>(task.remind_at.map(Instant::from))
+                    .bind::<Nullable<Text>, _>(task.recurrence.map(Recurrence::as_str))
+                    .bind::<Nullable<Uuid>, _>(task.next_occurrence_id.map(|id| Id(id.as_uuid())))
+                    .bind::<Timestamptz, _>(Instant::from(task.updated_at))
+                    .bind::<Nullable<Timestamptz>, _>(task.completed_at.map(Instant::from))
+                    .bind::<BigInt, _>(task.revision.0)
+                    .bind::<Array<Text>, _>(tags),
+            )
+            .execute(self)
+            .await?;
             Ok(())
         }
     }
@@ -537,12 +541,12 @@ impl TaskRepository for Tasks {
         let soon = now.checked_add(DUE_SOON).unwrap_or(now);
         with_connection!(&self.pool, |conn| {
             let rows: Vec<CountsRow> = conn
-                .load_rows(
+                .load_rows(Cached(
                     diesel::sql_query(counts_sql(PARAMETER))
                         .bind::<column_types::Uuid, _>(Id(user_id.as_uuid()))
                         .bind::<column_types::Timestamptz, _>(Instant::from(now))
                         .bind::<column_types::Timestamptz, _>(Instant::from(soon)),
-                )
+                ))
                 .await?;
             let mut counts = TaskCounts::default();
             for row in rows {
