@@ -87,8 +87,9 @@ where
 /// connection's statement cache under its SQL text instead.
 ///
 /// diesel caches a statement only when it can prove that its type gives it one SQL text,
-/// and never an `UPDATE` or a `sql_query`: each of those was parsed and planned on every
-/// execution, and on PostgreSQL cost a round trip more (prepare, then execute). Keyed
+/// and never an `UPDATE`, a `sql_query` or a multi-row `INSERT`: each of those was parsed
+/// and planned on every execution, and on PostgreSQL cost a round trip more (prepare,
+/// then execute). Keyed
 /// by its text and its bind types, the cached statement is always the right one. Wrap
 /// only statements with a bounded number of texts: each text is one cached statement.
 #[derive(Debug, Clone, Copy)]
@@ -176,8 +177,8 @@ macro_rules! with_writer {
                         diesel_async::AsyncConnection::transaction($c, $f)
                     };
                 }
-                #[allow(unused_macros)]
                 // One statement per count of rows (a task has at most 10 tags): cached.
+                #[allow(unused_macros)]
                 macro_rules! insert_rows {
                     ($c:expr, $table:expr, $rows:expr) => {
                         $crate::backend::Cached(diesel::insert_into($table).values($rows)).execute($c).await?

@@ -412,8 +412,8 @@ impl TaskRepository for Tasks {
         changes.updates.sort_by_key(|update| update.task.id);
         with_writer!(&self.pool, move |conn| {
             // The commonest write (completing, editing a task but not its tags) is one
-            // UPDATE: atomic on its own, so no transaction around it (on PostgreSQL,
-            // 2 round trips where BEGIN and COMMIT made it 4).
+            // UPDATE: atomic on its own, so no transaction around it (on PostgreSQL, one
+            // round trip where BEGIN and COMMIT made it three).
             if let ([update], []) = (changes.updates.as_slice(), changes.inserts.as_slice())
                 && !update.tags_changed
             {
