@@ -203,15 +203,8 @@ macro_rules! with_writer {
                         diesel_async::AsyncConnection::transaction($c, $f)
                     };
                 }
-                // diesel's multi-row INSERT for SQLite lives in the sync connection only.
-                #[allow(unused_macros)]
-                macro_rules! insert_rows {
-                    ($c:expr, $table:expr, $rows:expr) => {
-                        for row in $rows {
-                            diesel::insert_into($table).values(row).execute(&mut *$c).await?;
-                        }
-                    };
-                }
+                #[allow(unused_imports)]
+                use $crate::backend::sqlite_insert_rows as insert_rows;
                 store
                     .writer
                     .write(move |$conn: &mut $crate::sqlite::Connection| {
@@ -226,7 +219,18 @@ macro_rules! with_writer {
     };
 }
 
-pub(crate) use {with_connection, with_writer};
+/// SQLite's `insert_rows!` (see [`with_writer!`]), also for code outside it that writes on
+/// the writer's connection: one row at a time, as diesel's multi-row INSERT for SQLite
+/// lives in the sync connection only.
+macro_rules! sqlite_insert_rows {
+    ($c:expr, $table:expr, $rows:expr) => {
+        for row in $rows {
+            diesel::insert_into($table).values(row).execute(&mut *$c).await?;
+        }
+    };
+}
+
+pub(crate) use {sqlite_insert_rows, with_connection, with_writer};
 
 #[cfg(test)]
 mod tests {

@@ -126,23 +126,18 @@ macro_rules! insert_tags {
     }};
 }
 
-/// Writes a new task with its tag rows, all or nothing, in as few round trips to the
-/// database as the backend allows.
-trait InsertTask {
-    fn insert_task(&mut self, task: &Task) -> impl Future<Output = Result<(), Error>> + Send;
+/// Writes a new task that has tags, with its tag rows, all or nothing, in as few round
+/// trips to the database as the backend allows.
+trait InsertWithTags {
+    fn insert_with_tags(&mut self, task: &Task) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
-impl InsertTask for AsyncPgConnection {
-    /// One statement, atomic on its own: with tags, [`INSERT_WITH_TAGS_SQL`]. A
-    /// transaction of two INSERTs took four round trips (BEGIN, task, tags, COMMIT).
-    fn insert_task(&mut self, task: &Task) -> impl Future<Output = Result<(), Error>> + Send {
-        use crate::postgres::schema::tasks;
+impl InsertWithTags for AsyncPgConnection {
+    /// One statement, atomic on its own: [`INSERT_WITH_TAGS_SQL`]. A transaction of two
+    /// INSERTs took four round trips (BEGIN, task, tags, COMMIT).
+    fn insert_with_tags(&mut self, task: &Task) -> impl Future<Output = Result<(), Error>> + Send {
         use diesel::sql_types::{Array, Nullable, SmallInt, Text, Timestamptz, Uuid};
         async move {
-            if task.tags.is_empty() {
-                insert_task_row!(self, task);
-                return Ok(());
-            }
             let tags: Vec<&str> = task.tags.as_slice().iter().map(Tag::as_str).collect();
             Cached(
                 diesel::sql_query(INSERT_WITH_TAGS_SQL)
@@ -180,29 +175,16 @@ const INSERT_WITH_TAGS_SQL: &str = "WITH task AS (INSERT INTO tasks (user_id, id
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING user_id, id) \
     INSERT INTO task_tags (user_id, tag, task_id) SELECT task.user_id, tag, task.id FROM task, unnest($18) AS tag";
 
-impl InsertTask for crate::sqlite::Connection {
-    /// On the writer thread, inside its batch's transaction: a savepoint around the two
-    /// INSERTs, none around one. (Nothing here leaves the process, so the count of
-    /// statements matters little.)
-    fn insert_task(&mut self, task: &Task) -> impl Future<Output = Result<(), Error>> + Send {
+impl InsertWithTags for crate::sqlite::Connection {
+    /// On the writer thread, inside its batch's transaction: a savepoint around the
+    /// INSERTs. (Nothing here leaves the process, so the count of statements matters
+    /// little.)
+    fn insert_with_tags(&mut self, task: &Task) -> impl Future<Output = Result<(), Error>> + Send {
+        use crate::backend::sqlite_insert_rows as insert_rows;
         use crate::sqlite::schema::{task_tags, tasks};
         async move {
-            if task.tags.is_empty() {
-                insert_task_row!(self, task);
-                return Ok(());
-            }
             diesel_async::AsyncConnection::transaction(self, async |c| {
-                insert_task_row!(c, task);
-                for tag in task.tags.as_slice() {
-                    diesel::insert_into(task_tags::table)
-                        .values((
-                            task_tags::user_id.eq(Id(task.user_id.as_uuid())),
-                            task_tags::tag.eq(tag.as_str()),
-                            task_tags::task_id.eq(Id(task.id.as_uuid())),
-                        ))
-                        .execute(&mut *c)
-                        .await?;
-                }
+                insert_task!(c, task);
                 Ok(())
             })
             .await
@@ -358,7 +340,14 @@ fn count(n: i64) -> u64 {
 impl TaskRepository for Tasks {
     async fn insert(&self, task: &Task) -> Result<(), RepoError> {
         let task = task.clone();
-        with_writer!(&self.pool, move |conn| conn.insert_task(&task).await)
+        with_writer!(&self.pool, move |conn| {
+            if task.tags.is_empty() {
+                // One statement, atomic on its own: no transaction.
+                insert_task_row!(conn, &task);
+                return Ok(());
+            }
+            conn.insert_with_tags(&task).await
+        })
     }
 
     async fn get(&self, user_id: UserId, id: TaskId) -> Result<Option<Task>, RepoError> {

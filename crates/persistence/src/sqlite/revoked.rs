@@ -48,7 +48,7 @@ pub(crate) struct RevokedSet {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct State {
+struct State {
     entries: HashMap<Uuid, Entry>,
     /// Whether `entries` is the whole table; if not, the table must be asked.
     complete: bool,
