@@ -10,21 +10,40 @@ use diesel::sqlite::SqliteConnection;
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Pool as Deadpool;
 
-use crate::sqlite;
+use crate::revoked::RevokedSet;
+use crate::{postgres, sqlite};
 
 /// The connections of the backend the URL chose.
 #[derive(Clone)]
 pub(crate) enum Pool {
-    Postgres(Deadpool<AsyncPgConnection>),
+    Postgres(PostgresStore),
     Sqlite(std::sync::Arc<SqliteStore>),
+}
+
+impl Pool {
+    /// The revocation list in memory (see `crate::revoked`).
+    pub(crate) fn revoked(&self) -> &RevokedSet {
+        match self {
+            Self::Postgres(store) => &store.revoked.copy,
+            Self::Sqlite(store) => &store.revoked,
+        }
+    }
+}
+
+/// PostgreSQL: a pool of connections, and the revocation list its listener keeps.
+#[derive(Clone)]
+pub(crate) struct PostgresStore {
+    pub(crate) connections: Deadpool<AsyncPgConnection>,
+    /// Shared by every handle on one `Database` (see `crate::postgres::revoked`).
+    pub(crate) revoked: std::sync::Arc<postgres::revoked::Mirror>,
 }
 
 /// SQLite: one writer thread, and a pool of connections that only read.
 pub(crate) struct SqliteStore {
     pub(crate) writer: sqlite::Writer,
     pub(crate) readers: Deadpool<sqlite::Connection>,
-    /// The revocation list, in memory (see `crate::sqlite::revoked`).
-    pub(crate) revoked: std::sync::Arc<sqlite::revoked::RevokedSet>,
+    /// The revocation list, in memory (see `crate::revoked`).
+    pub(crate) revoked: std::sync::Arc<RevokedSet>,
     /// A file made for an in-memory URL (tests), removed with its last store.
     pub(crate) scratch: Option<std::sync::Arc<Scratch>>,
     /// Where the database is, for more readers.
@@ -131,10 +150,10 @@ pub(crate) fn single<U>(rows: Vec<U>) -> QueryResult<U> {
 macro_rules! with_connection {
     ($pool:expr, |$conn:ident| $body:expr) => {
         match $pool {
-            $crate::backend::Pool::Postgres(pool) => {
+            $crate::backend::Pool::Postgres(store) => {
                 #[allow(unused_imports)]
                 use $crate::postgres::schema::*;
-                match pool.get().await {
+                match store.connections.get().await {
                     Ok(mut connection) => {
                         let $conn = &mut *connection;
                         let result: Result<_, $crate::error::Error> = async { $body }.await;
@@ -168,7 +187,7 @@ macro_rules! with_connection {
 macro_rules! with_writer {
     ($pool:expr, move |$conn:ident| $body:expr) => {
         match $pool {
-            $crate::backend::Pool::Postgres(pool) => {
+            $crate::backend::Pool::Postgres(store) => {
                 #[allow(unused_imports)]
                 use $crate::postgres::schema::*;
                 #[allow(unused_macros)]
@@ -184,7 +203,7 @@ macro_rules! with_writer {
                         $crate::backend::Cached(diesel::insert_into($table).values($rows)).execute($c).await?
                     };
                 }
-                match pool.get().await {
+                match store.connections.get().await {
                     Ok(mut connection) => {
                         let $conn = &mut *connection;
                         let result: Result<_, $crate::error::Error> = async move { $body }.await;

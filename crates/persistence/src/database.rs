@@ -16,9 +16,9 @@ use todo_domain::session::{LoginAttemptRepository, RevokedTokenRepository};
 use todo_domain::task::TaskRepository;
 use todo_domain::user::UserRepository;
 
-use crate::backend::{Pool, Scratch, SqliteStore, with_connection};
+use crate::backend::{Pool, PostgresStore, Scratch, SqliteStore, with_connection};
 use crate::migrations::{self, BoxError, Target};
-use crate::sqlite::revoked::{self, RevokedSet};
+use crate::revoked::{self, RevokedSet};
 use crate::{postgres, sqlite};
 
 /// Where the data lives: `postgres://…` (or `postgresql://…`), `sqlite://PATH`, or
@@ -152,9 +152,14 @@ impl Database {
                 sqlite_migration(store, move |connection| migrations::run_sqlite(connection, target)).await?;
                 revoked::load(store).await.map_err(ConnectError::Connect)
             }
-            Pool::Postgres(_) => {
+            Pool::Postgres(store) => {
                 let Self { config, .. } = self;
                 let (url, config) = (postgres_url(config), config.clone());
+                let listener = postgres::revoked::Connection {
+                    url: url.clone(),
+                    timeout: config.acquire_timeout,
+                    statement_timeout: config.statement_timeout,
+                };
                 on_own_runtime(
                     move || async move {
                         postgres::connect(&url, config.acquire_timeout, config.statement_timeout)
@@ -164,7 +169,10 @@ impl Database {
                     move |connection| migrations::run_postgres(connection, target),
                 )
                 .await
-                .map_err(ConnectError::Migrate)
+                .map_err(ConnectError::Migrate)?;
+                // The table (and its trigger) may be new: the copy is loaded from it now.
+                store.revoked.listen_or_reload(listener);
+                Ok(())
             }
         }
     }
@@ -177,7 +185,8 @@ impl Database {
                 store.revoked.forget();
                 Ok(())
             }
-            Pool::Postgres(_) => {
+            Pool::Postgres(store) => {
+                store.revoked.copy.forget();
                 let config = self.config.clone();
                 let url = postgres_url(&config);
                 on_own_runtime(
@@ -200,7 +209,10 @@ impl Database {
     pub fn with_pool(&self, pool_size: usize) -> Result<Self, ConnectError> {
         let config = Arc::new(DatabaseConfig { pool_size, ..(*self.config).clone() });
         let pool = match &self.pool {
-            Pool::Postgres(_) => Pool::Postgres(postgres_pool(&postgres_url(&config), &config)?),
+            Pool::Postgres(store) => Pool::Postgres(PostgresStore {
+                connections: postgres_pool(&postgres_url(&config), &config)?,
+                revoked: store.revoked.clone(),
+            }),
             Pool::Sqlite(store) => Pool::Sqlite(Arc::new(SqliteStore {
                 writer: store.writer.clone(),
                 readers: sqlite_readers(&store.path, store.durable(), &config)?,
@@ -266,7 +278,10 @@ fn postgres_url(config: &DatabaseConfig) -> String {
 
 fn build_pool(config: &DatabaseConfig) -> Result<Pool, ConnectError> {
     match &config.url {
-        DatabaseUrl::Postgres(url) => postgres_pool(url, config).map(Pool::Postgres),
+        DatabaseUrl::Postgres(url) => Ok(Pool::Postgres(PostgresStore {
+            connections: postgres_pool(url, config)?,
+            revoked: Arc::new(postgres::revoked::Mirror::new()),
+        })),
         DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory => {
             // An in-memory URL (tests) gets a scratch file instead: readers and the writer
             // are separate connections and must see one database. It need not be durable.

@@ -5,6 +5,7 @@ mod database;
 mod error;
 mod migrations;
 mod postgres;
+mod revoked;
 mod rows;
 mod sessions;
 mod sql;

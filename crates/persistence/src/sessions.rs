@@ -9,9 +9,9 @@ use todo_domain::{RepoError, Timestamp};
 
 use crate::backend::{LoadRows as _, Pool, single, with_connection, with_writer};
 use crate::error::Error;
+use crate::revoked::Entry;
 use crate::rows::timestamp;
 use crate::sql::{Id, Instant};
-use crate::sqlite::revoked::Entry;
 
 pub(crate) struct RevokedTokens {
     pool: Pool,
@@ -38,19 +38,17 @@ impl RevokedTokenRepository for RevokedTokens {
                 .await?;
             Ok(())
         });
-        if let (Ok(()), Pool::Sqlite(store)) = (&revoked, &self.pool) {
+        if revoked.is_ok() {
             let entry = Entry { user: user_id.as_uuid(), expires_at: expires_at.as_datetime() };
-            store.revoked.insert(jti.as_uuid(), entry);
+            self.pool.revoked().insert(jti.as_uuid(), entry);
         }
         revoked
     }
 
     async fn is_revoked(&self, jti: TokenId) -> Result<bool, RepoError> {
-        if let Pool::Sqlite(store) = &self.pool {
-            // The copy in memory (see `crate::sqlite::revoked`), while it is whole.
-            if let Some(revoked) = store.revoked.contains(jti.as_uuid()) {
-                return Ok(revoked);
-            }
+        // The copy in memory (see `crate::revoked`), while it is known to be whole.
+        if let Some(revoked) = self.pool.revoked().contains(jti.as_uuid()) {
+            return Ok(revoked);
         }
         with_connection!(&self.pool, |conn| {
             // A primary-key probe: one index lookup.
@@ -72,11 +70,15 @@ impl RevokedTokenRepository for RevokedTokens {
                     .await?;
             Ok::<_, Error>(purged as u64)
         });
-        if let (Ok(_), Pool::Sqlite(store)) = (&purged, &self.pool) {
-            store.revoked.remove_expired(now.as_datetime());
-            if store.revoked.needs_loading() {
-                // Dropped past its bound: try again now that the table is smaller.
-                crate::sqlite::revoked::load(store).await?;
+        if purged.is_ok() {
+            self.pool.revoked().remove_expired(now.as_datetime());
+            // Dropped past its bound: try again now that the table is smaller. (On
+            // PostgreSQL a copy being loaded anew also needs loading; asking twice is one load.)
+            if self.pool.revoked().needs_loading() {
+                match &self.pool {
+                    Pool::Sqlite(store) => crate::revoked::load(store).await?,
+                    Pool::Postgres(store) => store.revoked.reload(),
+                }
             }
         }
         purged

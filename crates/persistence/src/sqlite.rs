@@ -15,7 +15,6 @@
 //!   caller. No two connections ever compete for SQLite's write lock, no worker thread
 //!   ever waits on an fsync, and `synchronous = FULL` stays affordable.
 
-pub(crate) mod revoked;
 pub(crate) mod schema;
 
 use std::error::Error as StdError;

@@ -120,6 +120,22 @@ pub async fn insert_first_schema_task(database: &Database, task: &Task) -> Resul
     })
 }
 
+/// Waits until `database` answers `is_revoked` from its copy in memory (loaded, and on
+/// PostgreSQL under a lease its listener renewed), polling every 10 ms; false if that
+/// did not happen `within`.
+pub async fn revocations_answered_from_memory(database: &Database, within: Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if database.pool.revoked().contains(uuid::Uuid::nil()).is_some() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// `url` with its database name replaced by `name`.
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));

@@ -82,9 +82,9 @@ impl UserRepository for Users {
             let deleted = diesel::delete(users::table.filter(users::id.eq(Id(id.as_uuid())))).execute(conn).await?;
             Ok::<_, Error>(deleted > 0)
         });
-        // The cascade took the user's revocations with it (see `crate::sqlite::revoked`).
-        if let (Ok(true), Pool::Sqlite(store)) = (&deleted, &self.pool) {
-            store.revoked.remove_user(id.as_uuid());
+        // The cascade took the user's revocations with it (see `crate::revoked`).
+        if let Ok(true) = deleted {
+            self.pool.revoked().remove_user(id.as_uuid());
         }
         deleted
     }

@@ -771,3 +771,105 @@ mod sqlite_revocation_copy {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// PostgreSQL answers `is_revoked` from a copy in memory per process, fed by the
+/// notifications of a trigger (see `postgres::revoked`): it must learn of every
+/// revocation another process makes, and ask the table while it cannot.
+mod postgres_revocation_copy {
+    use std::time::Duration;
+
+    use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _, SimpleAsyncConnection as _};
+    use todo_domain::session::TokenId;
+    use todo_persistence::testing::{postgres_database, revocations_answered_from_memory};
+    use todo_persistence::{Database, DatabaseConfig, DatabaseUrl};
+
+    use super::support::{T0, at, plus, user};
+
+    /// Longer than the listener's staleness bound (3 s) and its first retries.
+    const WITHIN: Duration = Duration::from_secs(10);
+
+    /// Two processes' worth of handles on one fresh database, and a raw connection to it.
+    async fn two_processes() -> Option<(Database, Database, AsyncPgConnection)> {
+        let url = postgres_database().await?;
+        let DatabaseUrl::Postgres(raw) = &url else { unreachable!("a PostgreSQL URL") };
+        let raw = AsyncPgConnection::establish(raw).await.unwrap();
+        let first = Database::connect(DatabaseConfig::new(url.clone())).await.unwrap();
+        let second = Database::connect(DatabaseConfig::new(url)).await.unwrap();
+        for db in [&first, &second] {
+            assert!(revocations_answered_from_memory(db, WITHIN).await, "the listener never proved itself");
+        }
+        Some((first, second, raw))
+    }
+
+    /// Whether `db` calls `jti` revoked, asking until it does or `WITHIN` has passed.
+    async fn eventually_revoked(db: &Database, jti: TokenId) -> bool {
+        let deadline = std::time::Instant::now() + WITHIN;
+        while std::time::Instant::now() < deadline {
+            if db.revoked_tokens().is_revoked(jti).await.unwrap() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    async fn sql(raw: &mut AsyncPgConnection, statement: &str) {
+        raw.batch_execute(statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_revocation_by_another_process_reaches_the_copy() {
+        let Some((first, second, mut raw)) = two_processes().await else { return };
+        let owner = user(&first).await;
+        let (by_port, by_sql) = (TokenId::generate(), TokenId::generate());
+
+        first.revoked_tokens().revoke(by_port, owner, plus(at(T0), 3600)).await.unwrap();
+        // As an older binary or an operator would: straight into the table.
+        sql(&mut raw, &format!("INSERT INTO revoked_tokens VALUES ('{by_sql}', '{owner}', now() + interval '1 hour')"))
+            .await;
+        for jti in [by_port, by_sql] {
+            assert!(eventually_revoked(&second, jti).await, "{jti} not seen by the other process");
+        }
+
+        // The table forgets both behind the copies' backs: only the copies remember, so
+        // the answers above came from memory, not from a query.
+        sql(&mut raw, "DELETE FROM revoked_tokens").await;
+        for db in [&first, &second] {
+            assert!(db.revoked_tokens().is_revoked(by_port).await.unwrap());
+            assert!(db.revoked_tokens().is_revoked(by_sql).await.unwrap());
+            assert!(!db.revoked_tokens().is_revoked(TokenId::generate()).await.unwrap());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lost_listener_hands_the_question_to_the_table_and_comes_back_whole() {
+        let Some((first, _second, mut raw)) = two_processes().await else { return };
+        let owner = user(&first).await;
+        let missed = TokenId::generate();
+
+        // Cut both processes' listeners off: two connections each.
+        let cut: Vec<Count> = diesel::sql_query(
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'todo revocation listener'",
+        )
+        .load(&mut raw)
+        .await
+        .unwrap();
+        assert_eq!(cut[0].n, 4);
+        // Revoked while nobody listens: no copy can learn it from a notification.
+        sql(&mut raw, &format!("INSERT INTO revoked_tokens VALUES ('{missed}', '{owner}', now() + interval '1 hour')"))
+            .await;
+        assert!(eventually_revoked(&first, missed).await, "the table was not asked");
+
+        // The listener connects again and loads the table: the copy has what it missed.
+        assert!(revocations_answered_from_memory(&first, WITHIN).await, "the listener did not come back");
+        sql(&mut raw, "DELETE FROM revoked_tokens").await;
+        assert!(first.revoked_tokens().is_revoked(missed).await.unwrap(), "the reloaded copy lacks it");
+    }
+}

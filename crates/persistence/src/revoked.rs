@@ -1,21 +1,27 @@
-//! The revocation list of a SQLite database, mirrored in memory.
+//! The revocation list, mirrored in memory: the check every authenticated request makes
+//! is answered without asking the database, for as long as the copy is known to be whole.
 //!
-//! A SQLite database is used by one process only (the "unix-excl" VFS, see
-//! [`super::connect`]), so every change to its `revoked_tokens` table is made here:
-//! by `revoke`, by the purge of expired entries, and by the cascade when a user is
-//! deleted. A copy of the table, loaded when the database is migrated and changed after
-//! each commit that changes the table, answers `is_revoked`, the check every
-//! authenticated request makes, without a read transaction.
+//! How the copy is kept whole depends on the backend:
 //!
-//! The copy can only err on the safe side. A revocation is in it before `revoke`
-//! returns, so a signed-out token is refused from then on. An entry that leaves the
-//! table (purged, or its user deleted) leaves the copy just after its commit; when two
-//! such writes race, a stale entry can stay until the next purge of expired entries,
-//! and all it does is refuse a token that has expired or lost its user anyway.
+//! - **SQLite**: a database is used by one process only (the "unix-excl" VFS, see
+//!   [`crate::sqlite::connect`]), so every change to its `revoked_tokens` table is made
+//!   here: by `revoke`, by the purge of expired entries, and by the cascade when a user is
+//!   deleted. The copy is loaded when the database is migrated ([`load`]) and changed
+//!   after each commit that changes the table. There is one copy per database file per
+//!   process, whichever `Database` handle opened it ([`RevokedSet::for_file`]).
+//! - **PostgreSQL**: other processes revoke too. A trigger announces every new row with
+//!   a `NOTIFY`, and a listener connection of this process applies them (see
+//!   `crate::postgres::revoked`). The copy answers only under a lease that the listener
+//!   renews each time it proves, by a round trip, that every announcement committed
+//!   until then has arrived; when the listener is cut off, the lease runs out within
+//!   [`crate::postgres::revoked::STALENESS`] and the table is asked again.
 //!
-//! There is one copy per database file per process, whichever `Database` handle opened
-//! it: two handles on one file (a test, an admin tool embedding this crate) see each
-//! other's revocations.
+//! Either way the copy can only err on the safe side. A revocation made by this process
+//! is in it before `revoke` returns, so a signed-out token is refused from then on. An
+//! entry that leaves the table (purged, or its user deleted) leaves the copy just after
+//! its commit, on this process; a stale entry left behind (a race, another process's
+//! purge or cascade) only refuses a token that has expired or lost its user anyway, and
+//! goes at the next purge of expired entries.
 //!
 //! The copy is bounded: an entry lives until its token expires (24 hours by default), so
 //! someone signing in and out in a loop for a day could otherwise grow it without limit.
@@ -25,7 +31,9 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockWriteGuard, TryLockError, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock, RwLockWriteGuard, TryLockError, Weak};
+use std::time::Instant as Monotonic;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -45,6 +53,29 @@ pub(crate) const CAPACITY: usize = 100_000;
 pub(crate) struct RevokedSet {
     state: RwLock<State>,
     capacity: usize,
+    /// For a copy fed from elsewhere (PostgreSQL): it answers only until this instant.
+    lease: Option<Lease>,
+}
+
+/// An instant until which a copy may answer, renewed by whoever keeps it whole.
+#[derive(Debug, Default)]
+struct Lease {
+    /// Milliseconds after [`EPOCH`]; 0 before the first renewal.
+    until: AtomicU64,
+}
+
+/// The origin of [`Lease`] instants: monotonic, so a change of the wall clock cannot
+/// stretch a lease.
+static EPOCH: LazyLock<Monotonic> = LazyLock::new(Monotonic::now);
+
+fn millis_since_epoch(at: Monotonic) -> u64 {
+    u64::try_from(at.saturating_duration_since(*EPOCH).as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Lease {
+    fn holds(&self) -> bool {
+        millis_since_epoch(Monotonic::now()) < self.until.load(Ordering::Acquire)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -62,7 +93,19 @@ pub(crate) struct Entry {
 
 impl RevokedSet {
     fn new(capacity: usize) -> Self {
-        Self { state: RwLock::default(), capacity }
+        Self { state: RwLock::default(), capacity, lease: None }
+    }
+
+    /// A copy that answers only while a lease holds (see [`RevokedSet::renew_lease`]).
+    pub(crate) fn leased(capacity: usize) -> Self {
+        Self { lease: Some(Lease::default()), ..Self::new(capacity) }
+    }
+
+    /// Lets a leased copy answer until `until` (a copy without a lease always may).
+    pub(crate) fn renew_lease(&self, until: Monotonic) {
+        if let Some(lease) = &self.lease {
+            lease.until.store(millis_since_epoch(until), Ordering::Release);
+        }
     }
 
     /// The copy for the database file at `path`: the one this process already has, if
@@ -82,8 +125,12 @@ impl RevokedSet {
 
     /// Whether `jti` is revoked, or `None` when only the table can say: also while the
     /// copy is being changed or reloaded, so that a request never blocks its worker
-    /// thread on the lock (a reload reads up to [`CAPACITY`] rows while holding it).
+    /// thread on the lock (a reload reads up to [`CAPACITY`] rows while holding it), and
+    /// when its lease has run out.
     pub(crate) fn contains(&self, jti: Uuid) -> Option<bool> {
+        if self.lease.as_ref().is_some_and(|lease| !lease.holds()) {
+            return None;
+        }
         let state = match self.state.try_read() {
             Ok(state) => state,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
@@ -124,9 +171,20 @@ impl RevokedSet {
         !self.state.read().unwrap_or_else(PoisonError::into_inner).complete
     }
 
-    /// Forgets everything (the table is gone: migrations were reverted).
+    /// Forgets everything (the table is gone, or the copy can no longer be kept whole).
     pub(crate) fn forget(&self) {
         *self.write() = State::default();
+    }
+
+    /// Replaces the copy with the table's rows (see [`RevokedSet::fill`]).
+    pub(crate) fn replace(&self, rows: Vec<(Id, Id, Instant)>) {
+        self.fill(&mut self.write(), rows);
+    }
+
+    /// At most this many rows are read to load the copy: one more than it holds, to
+    /// tell a table it can hold from one it cannot.
+    pub(crate) fn rows_to_load(&self) -> i64 {
+        i64::try_from(self.capacity).unwrap_or(i64::MAX).saturating_add(1)
     }
 
     /// Replaces the copy with the table's rows, or with nothing (the table is asked)
@@ -146,16 +204,16 @@ impl RevokedSet {
     }
 }
 
-/// Loads `store`'s copy from its table, on the writer's connection.
+/// Loads a SQLite `store`'s copy from its table, on the writer's connection.
 pub(crate) async fn load(store: &SqliteStore) -> Result<(), RepoError> {
     let copy = Arc::clone(&store.revoked);
-    let limit = i64::try_from(copy.capacity).unwrap_or(i64::MAX).saturating_add(1);
+    let limit = copy.rows_to_load();
     store
         .writer
         .alone(move |connection| {
             // Locked while the table is read, so no revocation committed meanwhile is lost.
             let mut state = copy.write();
-            let rows = super::block_inline(
+            let rows = crate::sqlite::block_inline(
                 connection.load_rows(
                     revoked_tokens::table
                         .select((revoked_tokens::jti, revoked_tokens::user_id, revoked_tokens::expires_at))
@@ -228,6 +286,25 @@ mod tests {
         assert_eq!(full.contains(jti), Some(true));
         full.forget();
         assert_eq!(full.contains(jti), None);
+    }
+
+    #[test]
+    fn a_leased_copy_answers_only_while_its_lease_holds() {
+        let (user, jti) = (Uuid::new_v4(), Uuid::new_v4());
+        let copy = RevokedSet::leased(2);
+        copy.replace(vec![row(jti, user)]);
+        assert_eq!(copy.contains(jti), None, "never renewed");
+
+        copy.renew_lease(Monotonic::now() + std::time::Duration::from_secs(60));
+        assert_eq!(copy.contains(jti), Some(true));
+        assert_eq!(copy.contains(Uuid::new_v4()), Some(false));
+
+        copy.renew_lease(Monotonic::now());
+        assert_eq!(copy.contains(jti), None, "run out");
+
+        copy.renew_lease(Monotonic::now() + std::time::Duration::from_secs(60));
+        copy.forget();
+        assert_eq!(copy.contains(jti), None, "a lease does not make a forgotten copy whole");
     }
 
     #[test]

@@ -1,0 +1,2 @@
+DROP TRIGGER revoked_tokens_announce ON revoked_tokens;
+DROP FUNCTION todo_announce_revocation();

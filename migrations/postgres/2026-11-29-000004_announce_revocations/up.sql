@@ -1,0 +1,18 @@
+-- Every new revocation is announced on the channel `todo_revoked_tokens`, whoever
+-- inserts it, so that each server process can keep the revocation list in memory
+-- (crates/persistence/src/postgres/revoked.rs). The payload is
+-- `<jti> <user id> <expiry in microseconds since 1970>`, sent when the insert commits.
+CREATE FUNCTION todo_announce_revocation() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify(
+        'todo_revoked_tokens',
+        NEW.jti::text || ' ' || NEW.user_id::text || ' '
+            || round(extract(epoch FROM NEW.expires_at) * 1000000)::bigint::text
+    );
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER revoked_tokens_announce
+    AFTER INSERT ON revoked_tokens
+    FOR EACH ROW EXECUTE FUNCTION todo_announce_revocation();
