@@ -17,10 +17,9 @@ crate::id::uuid_id!(
 
 /// The revocation list: ids of signed-out tokens, kept until the tokens expire.
 ///
-/// Shared by every server process through the database. An implementation may answer
-/// `is_revoked` from a copy, but a revocation must be seen at once by the process that
-/// made it and by every other within a bound the implementation documents (the
-/// persistence crate's: about a millisecond, 3 s at worst).
+/// Shared by every server process through the database: once `revoke` returns, every
+/// process sees the revocation. (An implementation may answer `is_revoked` from a copy
+/// in memory; then `revoke` returns only once every copy that may answer has it.)
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RevokedTokenRepository: Send + Sync {

@@ -171,7 +171,7 @@ impl Database {
                 .await
                 .map_err(ConnectError::Migrate)?;
                 // The table (and its trigger) may be new: the copy is loaded from it now.
-                store.revoked.listen_or_reload(listener);
+                store.revoked.listen_or_resync(listener);
                 Ok(())
             }
         }

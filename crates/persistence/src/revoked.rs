@@ -10,18 +10,21 @@
 //!   after each commit that changes the table. There is one copy per database file per
 //!   process, whichever `Database` handle opened it ([`RevokedSet::for_file`]).
 //! - **PostgreSQL**: other processes revoke too. A trigger announces every new row with
-//!   a `NOTIFY`, and a listener connection of this process applies them (see
-//!   `crate::postgres::revoked`). The copy answers only under a lease that the listener
-//!   renews each time it proves, by a round trip, that every announcement committed
-//!   until then has arrived; when the listener is cut off, the lease runs out within
-//!   [`crate::postgres::revoked::STALENESS`] and the table is asked again.
+//!   a `NOTIFY`, and a listener connection of this process applies and acknowledges them
+//!   (see `crate::postgres::revoked`). The copy answers only under a lease that the
+//!   listener renews each time it proves, by a round trip, that every announcement
+//!   committed until then has arrived; when the listener is cut off, the lease runs out
+//!   within [`crate::postgres::revoked::STALENESS`] and the table is asked again. A
+//!   revocation returns only once every other process's copy has it or has stopped
+//!   answering.
 //!
 //! Either way the copy can only err on the safe side. A revocation made by this process
 //! is in it before `revoke` returns, so a signed-out token is refused from then on. An
 //! entry that leaves the table (purged, or its user deleted) leaves the copy just after
-//! its commit, on this process; a stale entry left behind (a race, another process's
-//! purge or cascade) only refuses a token that has expired or lost its user anyway, and
-//! goes at the next purge of expired entries.
+//! its commit, on this process (on PostgreSQL the copy is loaded anew, since an
+//! announcement of the deleted row may still be on its way); a stale entry left behind
+//! (a race, another process's purge or cascade) only refuses a token that has expired or
+//! lost its user anyway, and goes at this process's next purge of expired entries.
 //!
 //! The copy is bounded: an entry lives until its token expires (24 hours by default), so
 //! someone signing in and out in a loop for a day could otherwise grow it without limit.
@@ -171,9 +174,14 @@ impl RevokedSet {
         !self.state.read().unwrap_or_else(PoisonError::into_inner).complete
     }
 
-    /// Forgets everything (the table is gone, or the copy can no longer be kept whole).
+    /// Forgets everything (the table is gone, or the copy can no longer be kept whole),
+    /// the lease too: whatever fills the copy again must renew it before it answers.
     pub(crate) fn forget(&self) {
-        *self.write() = State::default();
+        let mut state = self.write();
+        *state = State::default();
+        if let Some(lease) = &self.lease {
+            lease.until.store(0, Ordering::Release);
+        }
     }
 
     /// Replaces the copy with the table's rows (see [`RevokedSet::fill`]).
@@ -304,7 +312,8 @@ mod tests {
 
         copy.renew_lease(Monotonic::now() + std::time::Duration::from_secs(60));
         copy.forget();
-        assert_eq!(copy.contains(jti), None, "a lease does not make a forgotten copy whole");
+        copy.replace(vec![row(jti, user)]);
+        assert_eq!(copy.contains(jti), None, "a forgotten copy's lease is gone with it");
     }
 
     #[test]

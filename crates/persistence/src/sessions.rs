@@ -9,6 +9,7 @@ use todo_domain::{RepoError, Timestamp};
 
 use crate::backend::{LoadRows as _, Pool, single, with_connection, with_writer};
 use crate::error::Error;
+use crate::postgres::revoked::{STALENESS, forget_old_listeners, other_listeners};
 use crate::revoked::Entry;
 use crate::rows::timestamp;
 use crate::sql::{Id, Instant};
@@ -26,8 +27,14 @@ impl RevokedTokens {
 #[async_trait]
 impl RevokedTokenRepository for RevokedTokens {
     async fn revoke(&self, jti: TokenId, user_id: UserId, expires_at: Timestamp) -> Result<(), RepoError> {
-        let revoked = with_writer!(&self.pool, move |conn| {
-            diesel::insert_into(revoked_tokens::table)
+        // On PostgreSQL the other processes' copies acknowledge the revocation; listen
+        // before it commits, so that no acknowledgement is missed.
+        let acknowledgements = match &self.pool {
+            Pool::Postgres(store) => Some(store.revoked.acknowledgements(jti.as_uuid())),
+            Pool::Sqlite(_) => None,
+        };
+        let inserted = with_writer!(&self.pool, move |conn| {
+            let inserted = diesel::insert_into(revoked_tokens::table)
                 .values((
                     revoked_tokens::jti.eq(Id(jti.as_uuid())),
                     revoked_tokens::user_id.eq(Id(user_id.as_uuid())),
@@ -36,13 +43,24 @@ impl RevokedTokenRepository for RevokedTokens {
                 .on_conflict_do_nothing()
                 .execute(conn)
                 .await?;
-            Ok(())
-        });
-        if revoked.is_ok() {
-            let entry = Entry { user: user_id.as_uuid(), expires_at: expires_at.as_datetime() };
-            self.pool.revoked().insert(jti.as_uuid(), entry);
+            Ok::<_, Error>(inserted)
+        })?;
+        let entry = Entry { user: user_id.as_uuid(), expires_at: expires_at.as_datetime() };
+        self.pool.revoked().insert(jti.as_uuid(), entry);
+        // Answer only once no copy anywhere can answer without it: each other process's
+        // copy has acknowledged it, or its lease has run out. (Already on the list: it was
+        // waited for when it was put there, unless that sign-out still runs alongside.)
+        if let (Pool::Postgres(store), Some(acknowledgements), 1..) = (&self.pool, acknowledgements, inserted) {
+            match other_listeners(&store.connections, store.revoked.id()).await {
+                Ok(listeners) => acknowledgements.wait(listeners).await,
+                Err(error) => {
+                    // Every lease alive now ends within STALENESS: outwait them all.
+                    tracing::warn!(%error, "cannot list the revocation listeners: waiting out every lease");
+                    tokio::time::sleep(STALENESS).await;
+                }
+            }
         }
-        revoked
+        Ok(())
     }
 
     async fn is_revoked(&self, jti: TokenId) -> Result<bool, RepoError> {
@@ -71,13 +89,20 @@ impl RevokedTokenRepository for RevokedTokens {
             Ok::<_, Error>(purged as u64)
         });
         if purged.is_ok() {
-            self.pool.revoked().remove_expired(now.as_datetime());
-            // Dropped past its bound: try again now that the table is smaller. (On
-            // PostgreSQL a copy being loaded anew also needs loading; asking twice is one load.)
-            if self.pool.revoked().needs_loading() {
-                match &self.pool {
-                    Pool::Sqlite(store) => crate::revoked::load(store).await?,
-                    Pool::Postgres(store) => store.revoked.reload(),
+            match &self.pool {
+                Pool::Sqlite(store) => {
+                    store.revoked.remove_expired(now.as_datetime());
+                    if store.revoked.needs_loading() {
+                        // Dropped past its bound: try again now that the table is smaller.
+                        crate::revoked::load(store).await?;
+                    }
+                }
+                Pool::Postgres(store) => {
+                    // An announcement of a purged row may still be on its way to the copy.
+                    store.revoked.resync();
+                    if let Err(error) = forget_old_listeners(&store.connections).await {
+                        tracing::warn!(%error, "cannot purge the revocation listeners of stopped processes");
+                    }
                 }
             }
         }

@@ -872,4 +872,51 @@ mod postgres_revocation_copy {
         sql(&mut raw, "DELETE FROM revoked_tokens").await;
         assert!(first.revoked_tokens().is_revoked(missed).await.unwrap(), "the reloaded copy lacks it");
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sign_out_returns_once_every_live_copy_has_it_or_its_lease_ran_out() {
+        let Some((first, _second, mut raw)) = two_processes().await else { return };
+        let owner = user(&first).await;
+        // A process that registered a long lease and acknowledges only when told to, and
+        // one whose lease runs out in a second without a word.
+        let (slow, silent) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        sql(
+            &mut raw,
+            &format!(
+                "INSERT INTO revocation_listeners VALUES \
+                 ('{slow}', now() + interval '60 seconds'), ('{silent}', now() + interval '1 second')"
+            ),
+        )
+        .await;
+
+        let jti = TokenId::generate();
+        let tokens = first.revoked_tokens();
+        let sign_out = tokio::spawn(async move { tokens.revoke(jti, owner, plus(at(T0), 3600)).await });
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(!sign_out.is_finished(), "answered before a copy with a live lease had the revocation");
+
+        sql(&mut raw, &format!("SELECT pg_notify('todo_revocation_acks', '{jti} {slow}')")).await;
+        let answered = tokio::time::timeout(WITHIN, sign_out).await;
+        assert!(matches!(answered, Ok(Ok(Ok(())))), "{answered:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_disabled_trigger_hands_the_question_to_the_table() {
+        let Some((first, _second, mut raw)) = two_processes().await else { return };
+        let owner = user(&first).await;
+        let unannounced = TokenId::generate();
+
+        sql(&mut raw, "ALTER TABLE revoked_tokens DISABLE TRIGGER revoked_tokens_announce").await;
+        sql(
+            &mut raw,
+            &format!("INSERT INTO revoked_tokens VALUES ('{unannounced}', '{owner}', now() + interval '1 hour')"),
+        )
+        .await;
+        assert!(eventually_revoked(&first, unannounced).await, "a copy nobody announces to still answered");
+
+        sql(&mut raw, "ALTER TABLE revoked_tokens ENABLE TRIGGER revoked_tokens_announce").await;
+        assert!(revocations_answered_from_memory(&first, WITHIN).await, "the listener did not come back");
+        sql(&mut raw, "DELETE FROM revoked_tokens").await;
+        assert!(first.revoked_tokens().is_revoked(unannounced).await.unwrap(), "the reloaded copy lacks it");
+    }
 }

@@ -1,37 +1,46 @@
 //! PostgreSQL's revocation list, mirrored in memory by each process (see `crate::revoked`).
 //!
 //! A trigger on `revoked_tokens` sends every new row's jti, user and expiry with
-//! `NOTIFY` on [`CHANNEL`], whoever inserts it. Each process keeps one extra connection
-//! that `LISTEN`s there, loads the table, and then applies the rows as they are
+//! `NOTIFY` on [`CHANNEL`], whoever inserts it. Each process keeps a connection that
+//! `LISTEN`s there, loads the table, and then applies the rows as they are
 //! announced. PostgreSQL delivers notifications in commit order, and only after `LISTEN`
 //! has taken effect, so the copy misses nothing: a row committed before the load is in
 //! it, a row committed after is announced after it.
 //!
 //! Whether announcements still arrive is proven, not assumed. Every [`INTERVAL`] the
-//! listener notifies a channel of its own and waits for that notification to come back
-//! (at most [`PATIENCE`]); it comes back after every announcement committed before it,
-//! so the copy was whole at that moment, and the lease of the copy is renewed until
-//! [`STALENESS`] after it was sent. A connection that breaks or goes silent, a
-//! notification that cannot be read, or a connection pooler that does not forward
+//! listener sends a notification from a second connection to a channel of its own, only
+//! while the trigger is in force, and waits for it on the listening one (at most
+//! [`PATIENCE`]); it arrives after every announcement committed before it, so the copy
+//! was whole at that moment, and the lease of the copy is renewed until [`STALENESS`]
+//! after it was sent. A connection that breaks or goes silent, a notification that cannot
+//! be read, a trigger dropped or disabled, or a connection pooler that does not forward
 //! notifications (`PgBouncer` in transaction mode) all end the same way: the lease runs
 //! out, `is_revoked` asks the table, and the listener connects again, listens and loads
-//! the table anew.
+//! the table anew. It does the same when this process deletes rows (a purge, a user's
+//! cascade): see [`Mirror::resync`].
 //!
-//! So a sign-out is refused at once by the process that made it, by the others as soon
-//! as the notification arrives (about a millisecond on one network), and by none later
-//! than [`STALENESS`] after it, even when the listener is cut off.
+//! Each proof registers the lease it may lead to in `revocation_listeners`, where it
+//! ends no earlier than the lease the copy takes. A listener acknowledges each
+//! announcement it applied (on [`ACKS`]), and a sign-out answers only once every other
+//! registered copy with a live lease has acknowledged it or that lease has run out
+//! ([`Acknowledgements::wait`]): from then on no copy anywhere answers without it. That
+//! costs a sign-out about a millisecond, and [`STALENESS`] at most when a listener
+//! elsewhere is cut off.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use chrono::DateTime;
 use diesel::pg::PgNotification;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{BigInt, Double, Text, Uuid as SqlUuid};
+use diesel_async::pooled_connection::deadpool::Pool as Deadpool;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection as _};
 use futures_util::StreamExt as _;
-use tokio::sync::Notify;
-use tokio::time::{Instant, sleep, timeout_at};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep, sleep_until, timeout_at};
 use uuid::Uuid;
 
 use super::schema::revoked_tokens;
@@ -40,6 +49,8 @@ use crate::sql::{Id, Instant as Timestamp};
 
 /// Where the trigger of migration `2026-11-29-000004` announces new revocations.
 pub(crate) const CHANNEL: &str = "todo_revoked_tokens";
+/// Where each listener acknowledges the announcements it applied: `<jti> <listener id>`.
+const ACKS: &str = "todo_revocation_acks";
 /// How often the listener proves that announcements still arrive.
 pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
 /// How long the listener waits for its proof before it gives the connection up.
@@ -47,16 +58,22 @@ pub(crate) const PATIENCE: Duration = Duration::from_secs(2);
 /// The longest a revocation by another process can go unseen here.
 pub(crate) const STALENESS: Duration = INTERVAL.saturating_add(PATIENCE);
 /// Waits between attempts to connect again, doubling from the first to the last.
-const RETRY: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(10));
+const RETRY: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(30));
+/// The trigger of migration `2026-11-29-000004`, which every proof checks is in force.
+const TRIGGER: &str = "revoked_tokens_announce";
 
 /// The copy of one database's revocation list and the means to keep it.
 #[derive(Debug)]
 pub(crate) struct Mirror {
     pub(crate) copy: RevokedSet,
-    /// Asks the listener to load the table anew (after migrations or a purge).
-    reload: Notify,
+    /// This copy's row in `revocation_listeners`, and the name of its proof channel.
+    id: Uuid,
+    /// The sign-outs of this process waiting for acknowledgements, by jti.
+    waiting: Mutex<HashMap<Uuid, Vec<mpsc::UnboundedSender<Uuid>>>>,
+    /// Counts the requests to load the table anew (after migrations, a purge, a cascade).
+    resyncs: watch::Sender<u64>,
     /// Set once the listener runs: it is started after the first migration.
-    started: Mutex<bool>,
+    started: AtomicBool,
 }
 
 /// How to open the listener's connection (as every connection of the pool is opened).
@@ -69,24 +86,131 @@ pub(crate) struct Connection {
 
 impl Mirror {
     pub(crate) fn new() -> Self {
-        Self { copy: RevokedSet::leased(CAPACITY), reload: Notify::new(), started: Mutex::new(false) }
+        Self {
+            copy: RevokedSet::leased(CAPACITY),
+            id: Uuid::new_v4(),
+            waiting: Mutex::default(),
+            resyncs: watch::Sender::new(0),
+            started: AtomicBool::new(false),
+        }
     }
 
-    /// Starts the listener on the current tokio runtime, or, when it runs already, asks it
-    /// to load the table anew. It stops by itself once the last handle on this copy is gone.
-    pub(crate) fn listen_or_reload(self: &Arc<Self>, connect: Connection) {
-        let mut started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
-        if *started {
-            self.reload.notify_one();
+    /// Starts the listener on the current tokio runtime, or, when it runs already,
+    /// [resyncs](Mirror::resync). It stops by itself once the last handle on this copy is
+    /// gone. (If its runtime stops first, the lease runs out and the table answers.)
+    pub(crate) fn listen_or_resync(self: &Arc<Self>, connect: Connection) {
+        if self.started.swap(true, Ordering::AcqRel) {
+            self.resync();
         } else {
-            *started = true;
             tokio::spawn(listen(Arc::downgrade(self), connect));
         }
     }
 
-    /// Asks a running listener to load the table anew.
-    pub(crate) fn reload(&self) {
-        self.reload.notify_one();
+    /// Drops the copy (the table answers meanwhile) and has the listener load it anew on a
+    /// new connection, once for all the requests made before that load begins: after this
+    /// process deleted rows, whose announcements may still be on their way.
+    pub(crate) fn resync(&self) {
+        self.copy.forget();
+        self.resyncs.send_modify(|count| *count = count.wrapping_add(1));
+    }
+
+    /// This copy's id among the listeners (`revocation_listeners.id`).
+    pub(crate) fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// Starts collecting the acknowledgements of the revocation of `jti`: call it before
+    /// the revocation commits, so that none is missed.
+    pub(crate) fn acknowledgements(self: &Arc<Self>, jti: Uuid) -> Acknowledgements {
+        let (sender, received) = mpsc::unbounded_channel();
+        self.lock_waiting().entry(jti).or_default().push(sender);
+        Acknowledgements { mirror: Arc::clone(self), jti, received }
+    }
+
+    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Vec<mpsc::UnboundedSender<Uuid>>>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The other processes whose copies may answer now, and how long each one's lease has
+/// yet to run (rounded up).
+pub(crate) async fn other_listeners(
+    connections: &Deadpool<AsyncPgConnection>,
+    me: Uuid,
+) -> Result<Vec<(Uuid, Duration)>, String> {
+    #[derive(QueryableByName)]
+    struct Listener {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = BigInt)]
+        lease_ms: i64,
+    }
+    let mut connection = connections.get().await.map_err(|error| error.to_string())?;
+    let listeners: Vec<Listener> = diesel::sql_query(
+        "SELECT id, ceil(extract(epoch FROM lease_until - now()) * 1000)::bigint AS lease_ms \
+         FROM revocation_listeners WHERE lease_until > now() AND id <> $1",
+    )
+    .bind::<SqlUuid, _>(me)
+    .load(&mut *connection)
+    .await
+    .map_err(|error| error.to_string())?;
+    Ok(listeners
+        .into_iter()
+        .map(|Listener { id, lease_ms }| (id, Duration::from_millis(u64::try_from(lease_ms).unwrap_or(0))))
+        .collect())
+}
+
+/// Deletes the rows of listeners whose lease ran out an hour ago (stopped processes).
+pub(crate) async fn forget_old_listeners(connections: &Deadpool<AsyncPgConnection>) -> Result<(), String> {
+    let mut connection = connections.get().await.map_err(|error| error.to_string())?;
+    diesel::sql_query("DELETE FROM revocation_listeners WHERE lease_until < now() - interval '1 hour'")
+        .execute(&mut *connection)
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(())
+}
+
+/// The acknowledgements of one revocation by the other processes' listeners.
+#[derive(Debug)]
+pub(crate) struct Acknowledgements {
+    mirror: Arc<Mirror>,
+    jti: Uuid,
+    received: mpsc::UnboundedReceiver<Uuid>,
+}
+
+impl Acknowledgements {
+    /// Waits until each of `listeners` (an id, and how long its lease has yet to run) has
+    /// acknowledged the revocation or its lease has run out: from then on no copy anywhere
+    /// answers without it.
+    pub(crate) async fn wait(mut self, listeners: Vec<(Uuid, Duration)>) {
+        let asked = Instant::now();
+        let mut pending: HashMap<Uuid, Instant> =
+            listeners.into_iter().map(|(id, lease)| (id, asked + lease)).collect();
+        loop {
+            let now = Instant::now();
+            pending.retain(|_, lease_ends| *lease_ends > now);
+            let Some(&deadline) = pending.values().min() else { return };
+            match timeout_at(deadline, self.received.recv()).await {
+                Ok(Some(listener)) => {
+                    pending.remove(&listener);
+                }
+                Ok(None) => sleep_until(deadline).await, // cannot happen: the sender is ours
+                Err(_) => {}                             // a lease ran out
+            }
+        }
+    }
+}
+
+impl Drop for Acknowledgements {
+    fn drop(&mut self) {
+        self.received.close();
+        let mut waiting = self.mirror.lock_waiting();
+        if let Some(senders) = waiting.get_mut(&self.jti) {
+            senders.retain(|sender| !sender.is_closed());
+            if senders.is_empty() {
+                waiting.remove(&self.jti);
+            }
+        }
     }
 }
 
@@ -95,8 +219,8 @@ impl Mirror {
 enum Left {
     /// Every handle on the copy is gone: nothing to keep any more.
     Unused,
-    /// A reload was asked for: the table is loaded on a new connection.
-    Reload,
+    /// A resync was asked for: the table is loaded on a new connection.
+    Resync,
     /// The connection failed, went silent, or sent what cannot be read.
     Lost(String),
 }
@@ -110,7 +234,7 @@ async fn listen(mirror: Weak<Mirror>, connect: Connection) {
         drop(alive);
         match left {
             Left::Unused => return,
-            Left::Reload => {}
+            Left::Resync => {}
             Left::Lost(why) => {
                 // Once per outage, not once per attempt.
                 if health.lost {
@@ -159,13 +283,16 @@ async fn open(connect: &Connection) -> Result<AsyncPgConnection, String> {
 /// one between statements, so only a notification that travels from one session to
 /// another proves that announcements from other processes arrive.
 async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health) -> Left {
+    // Requests from now on are for a load after this one's.
+    let Some(mut resyncs) = mirror.upgrade().map(|mirror| mirror.resyncs.subscribe()) else { return Left::Unused };
     let (mut listener, mut prover) = match (open(connect).await, open(connect).await) {
         (Ok(listener), Ok(prover)) => (listener, prover),
         (Err(why), _) | (_, Err(why)) => return Left::Lost(why),
     };
     // Its own channel for the proofs, so that no other process hears them.
-    let own = format!("todo_revocations_{}", Uuid::new_v4().simple());
-    if let Err(error) = listener.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {own}")).await {
+    let Some(id) = mirror.upgrade().map(|mirror| mirror.id) else { return Left::Unused };
+    let own = format!("todo_revocations_{}", id.simple());
+    if let Err(error) = listener.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {ACKS}; LISTEN {own}")).await {
         return Left::Lost(format!("cannot listen: {error}"));
     }
     let Some(limit) = mirror.upgrade().map(|mirror| mirror.copy.rows_to_load()) else { return Left::Unused };
@@ -185,18 +312,39 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
         proof = proof.wrapping_add(1);
         let sent = Instant::now();
         let payload = proof.to_string();
-        let notified = diesel::sql_query("SELECT pg_notify($1, $2)")
-            .bind::<Text, _>(&own)
-            .bind::<Text, _>(&payload)
-            .execute(&mut prover);
+        // Sent only while the trigger announces new rows: otherwise, nothing arrives. The
+        // lease that it may lead to is registered by the same statement: a sign-out that
+        // commits before it waits for this copy's acknowledgement (the registration is
+        // visible to it); one that commits after it is announced before the proof arrives.
+        // It ends later than the lease this copy takes, which counts from before it.
+        let notified = diesel::sql_query(
+            "WITH lease AS ( \
+                 INSERT INTO revocation_listeners (id, lease_until) \
+                 VALUES ($4, now() + make_interval(secs => $5)) \
+                 ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until \
+             ) \
+             SELECT pg_notify($1, $2) FROM pg_trigger \
+             WHERE tgrelid = 'revoked_tokens'::regclass AND tgname = $3 AND tgenabled IN ('O', 'A')",
+        )
+        .bind::<Text, _>(&own)
+        .bind::<Text, _>(&payload)
+        .bind::<Text, _>(TRIGGER)
+        .bind::<SqlUuid, _>(id)
+        .bind::<Double, _>(STALENESS.as_secs_f64())
+        .execute(&mut prover);
         match timeout_at(sent + PATIENCE, notified).await {
-            Ok(Ok(_)) => {}
+            Ok(Ok(1)) => {}
+            Ok(Ok(_)) => {
+                withdraw(mirror, &mut prover, id).await;
+                return Left::Lost(format!("the trigger {TRIGGER} is missing or disabled"));
+            }
             Ok(Err(error)) => return Left::Lost(format!("cannot notify: {error}")),
             Err(_) => return Left::Lost(format!("no answer to a notification within {PATIENCE:?}")),
         }
         // Everything announced before the proof arrives before it.
         loop {
             let Ok(next) = timeout_at(sent + PATIENCE, next(&mut listener)).await else {
+                withdraw(mirror, &mut prover, id).await;
                 return Left::Lost(format!(
                     "notifications do not arrive within {PATIENCE:?} (a connection pooler in \
                      transaction mode does not forward them: use a direct URL)"
@@ -209,7 +357,7 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
             if notification.channel == own && notification.payload == payload {
                 break;
             }
-            if let Err(why) = apply(mirror, &notification) {
+            if let Err(why) = apply(mirror, &notification, &mut prover, id).await {
                 return why;
             }
         }
@@ -221,17 +369,18 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
         }
         *health = Health { retry: RETRY.0, lost: false };
 
-        // Until the next proof: apply announcements as they come, or reload when asked.
+        // Until the next proof: apply announcements as they come, or resync when asked.
         let due = sent + INTERVAL;
         loop {
-            let Some(alive) = mirror.upgrade() else { return Left::Unused };
             tokio::select! {
-                () = alive.reload.notified() => return Left::Reload,
+                changed = resyncs.changed() => {
+                    return if changed.is_ok() { Left::Resync } else { Left::Unused };
+                }
                 next = timeout_at(due, next(&mut listener)) => match next {
                     Err(_) => break,
                     Ok(Err(why)) => return Left::Lost(why),
                     Ok(Ok(notification)) => {
-                        if let Err(why) = apply(mirror, &notification) {
+                        if let Err(why) = apply(mirror, &notification, &mut prover, id).await {
                             return why;
                         }
                     }
@@ -239,6 +388,18 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
             }
         }
     }
+}
+
+/// Stops this copy from answering, then withdraws its registered lease, so that sign-outs
+/// elsewhere stop waiting for a copy that cannot hear them (behind a connection pooler,
+/// the prover works while notifications never arrive). Best effort: else it runs out.
+async fn withdraw(mirror: &Weak<Mirror>, prover: &mut AsyncPgConnection, id: Uuid) {
+    let Some(alive) = mirror.upgrade() else { return };
+    alive.copy.forget();
+    drop(alive);
+    let withdrawn =
+        diesel::sql_query("DELETE FROM revocation_listeners WHERE id = $1").bind::<SqlUuid, _>(id).execute(prover);
+    let _ = timeout_at(Instant::now() + PATIENCE, withdrawn).await;
 }
 
 /// The next notification of `connection`.
@@ -250,17 +411,43 @@ async fn next(connection: &mut AsyncPgConnection) -> Result<PgNotification, Stri
     }
 }
 
-/// Adds an announced revocation to the copy.
-fn apply(mirror: &Weak<Mirror>, notification: &PgNotification) -> Result<(), Left> {
-    if notification.channel != CHANNEL {
-        return Ok(()); // an older proof of ours, answered late: nothing to apply
+/// Adds an announced revocation to the copy and acknowledges it (on `prover`, as `id`),
+/// or hands an acknowledgement to the sign-out of this process waiting for it.
+async fn apply(
+    mirror: &Weak<Mirror>,
+    notification: &PgNotification,
+    prover: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<(), Left> {
+    let unreadable = || Left::Lost(format!("cannot read the notification {:?}", notification.payload));
+    match notification.channel.as_str() {
+        CHANNEL => {
+            let (jti, entry) = parse(&notification.payload).ok_or_else(unreadable)?;
+            mirror.upgrade().ok_or(Left::Unused)?.copy.insert(jti, entry);
+            let acknowledged = diesel::sql_query("SELECT pg_notify($1, $2)")
+                .bind::<Text, _>(ACKS)
+                .bind::<Text, _>(format!("{jti} {id}"))
+                .execute(prover);
+            match timeout_at(Instant::now() + PATIENCE, acknowledged).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(error)) => Err(Left::Lost(format!("cannot acknowledge: {error}"))),
+                Err(_) => Err(Left::Lost(format!("no answer to an acknowledgement within {PATIENCE:?}"))),
+            }
+        }
+        ACKS => {
+            let (jti, listener) = notification
+                .payload
+                .split_once(' ')
+                .and_then(|(jti, listener)| Some((jti.parse().ok()?, listener.parse().ok()?)))
+                .ok_or_else(unreadable)?;
+            let mirror = mirror.upgrade().ok_or(Left::Unused)?;
+            for waiting in mirror.lock_waiting().get(&jti).into_iter().flatten() {
+                let _ = waiting.send(listener); // gone: that sign-out stopped waiting
+            }
+            Ok(())
+        }
+        _ => Ok(()), // an older proof of ours, answered late: nothing to apply
     }
-    let Some((jti, entry)) = parse(&notification.payload) else {
-        return Err(Left::Lost(format!("cannot read the announcement {:?}", notification.payload)));
-    };
-    let Some(mirror) = mirror.upgrade() else { return Err(Left::Unused) };
-    mirror.copy.insert(jti, entry);
-    Ok(())
 }
 
 /// Reads the trigger's payload: `<jti> <user id> <expiry, microseconds since 1970>`.
