@@ -9,7 +9,7 @@ use todo_domain::{RepoError, Timestamp};
 
 use crate::backend::{LoadRows as _, Pool, single, with_connection, with_writer};
 use crate::error::Error;
-use crate::postgres::revoked::{STALENESS, forget_old_listeners, other_listeners};
+use crate::postgres::revoked::{STALENESS, forget_old_listeners, live_listeners};
 use crate::revoked::Entry;
 use crate::rows::timestamp;
 use crate::sql::{Id, Instant};
@@ -27,14 +27,14 @@ impl RevokedTokens {
 #[async_trait]
 impl RevokedTokenRepository for RevokedTokens {
     async fn revoke(&self, jti: TokenId, user_id: UserId, expires_at: Timestamp) -> Result<(), RepoError> {
-        // On PostgreSQL the other processes' copies acknowledge the revocation; listen
-        // before it commits, so that no acknowledgement is missed.
+        // On PostgreSQL every copy with a live lease (this process's too) acknowledges the
+        // revocation; listen before it commits, so that no acknowledgement is missed.
         let acknowledgements = match &self.pool {
             Pool::Postgres(store) => Some(store.revoked.acknowledgements(jti.as_uuid())),
             Pool::Sqlite(_) => None,
         };
-        let inserted = with_writer!(&self.pool, move |conn| {
-            let inserted = diesel::insert_into(revoked_tokens::table)
+        with_writer!(&self.pool, move |conn| {
+            diesel::insert_into(revoked_tokens::table)
                 .values((
                     revoked_tokens::jti.eq(Id(jti.as_uuid())),
                     revoked_tokens::user_id.eq(Id(user_id.as_uuid())),
@@ -43,15 +43,15 @@ impl RevokedTokenRepository for RevokedTokens {
                 .on_conflict_do_nothing()
                 .execute(conn)
                 .await?;
-            Ok::<_, Error>(inserted)
+            Ok::<_, Error>(())
         })?;
         let entry = Entry { user: user_id.as_uuid(), expires_at: expires_at.as_datetime() };
         self.pool.revoked().insert(jti.as_uuid(), entry);
-        // Answer only once no copy anywhere can answer without it: each other process's
-        // copy has acknowledged it, or its lease has run out. (Already on the list: it was
-        // waited for when it was put there, unless that sign-out still runs alongside.)
-        if let (Pool::Postgres(store), Some(acknowledgements), 1..) = (&self.pool, acknowledgements, inserted) {
-            match other_listeners(&store.connections, store.revoked.id()).await {
+        // Answer only once no copy anywhere can answer without it: each copy with a live
+        // lease has acknowledged it, or its lease has run out. Also when it was on the
+        // list already: the sign-out that put it there may still be waiting.
+        if let (Pool::Postgres(store), Some(acknowledgements)) = (&self.pool, acknowledgements) {
+            match live_listeners(&store.connections).await {
                 Ok(listeners) => acknowledgements.wait(listeners).await,
                 Err(error) => {
                     // Every lease alive now ends within STALENESS: outwait them all.

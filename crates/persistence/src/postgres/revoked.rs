@@ -59,6 +59,8 @@ pub(crate) const PATIENCE: Duration = Duration::from_secs(2);
 pub(crate) const STALENESS: Duration = INTERVAL.saturating_add(PATIENCE);
 /// Waits between attempts to connect again, doubling from the first to the last.
 const RETRY: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(30));
+/// How far the database's clock may step forward without a sign-out missing a lease.
+const CLOCK_MARGIN: Duration = Duration::from_secs(5);
 /// The trigger of migration `2026-11-29-000004`, which every proof checks is in force.
 const TRIGGER: &str = "revoked_tokens_announce";
 
@@ -66,8 +68,6 @@ const TRIGGER: &str = "revoked_tokens_announce";
 #[derive(Debug)]
 pub(crate) struct Mirror {
     pub(crate) copy: RevokedSet,
-    /// This copy's row in `revocation_listeners`, and the name of its proof channel.
-    id: Uuid,
     /// The sign-outs of this process waiting for acknowledgements, by jti.
     waiting: Mutex<HashMap<Uuid, Vec<mpsc::UnboundedSender<Uuid>>>>,
     /// Counts the requests to load the table anew (after migrations, a purge, a cascade).
@@ -88,7 +88,6 @@ impl Mirror {
     pub(crate) fn new() -> Self {
         Self {
             copy: RevokedSet::leased(CAPACITY),
-            id: Uuid::new_v4(),
             waiting: Mutex::default(),
             resyncs: watch::Sender::new(0),
             started: AtomicBool::new(false),
@@ -114,11 +113,6 @@ impl Mirror {
         self.resyncs.send_modify(|count| *count = count.wrapping_add(1));
     }
 
-    /// This copy's id among the listeners (`revocation_listeners.id`).
-    pub(crate) fn id(&self) -> Uuid {
-        self.id
-    }
-
     /// Starts collecting the acknowledgements of the revocation of `jti`: call it before
     /// the revocation commits, so that none is missed.
     pub(crate) fn acknowledgements(self: &Arc<Self>, jti: Uuid) -> Acknowledgements {
@@ -132,12 +126,11 @@ impl Mirror {
     }
 }
 
-/// The other processes whose copies may answer now, and how long each one's lease has
-/// yet to run (rounded up).
-pub(crate) async fn other_listeners(
-    connections: &Deadpool<AsyncPgConnection>,
-    me: Uuid,
-) -> Result<Vec<(Uuid, Duration)>, String> {
+/// The listeners whose copies may answer now, and how long to wait for each one's
+/// acknowledgement: until its lease runs out by the database's clock, give or take
+/// [`CLOCK_MARGIN`] should that clock step forward, and never longer than [`STALENESS`]
+/// (no copy takes a lease longer than that, whatever that clock does).
+pub(crate) async fn live_listeners(connections: &Deadpool<AsyncPgConnection>) -> Result<Vec<(Uuid, Duration)>, String> {
     #[derive(QueryableByName)]
     struct Listener {
         #[diesel(sql_type = SqlUuid)]
@@ -148,16 +141,15 @@ pub(crate) async fn other_listeners(
     let mut connection = connections.get().await.map_err(|error| error.to_string())?;
     let listeners: Vec<Listener> = diesel::sql_query(
         "SELECT id, ceil(extract(epoch FROM lease_until - now()) * 1000)::bigint AS lease_ms \
-         FROM revocation_listeners WHERE lease_until > now() AND id <> $1",
+         FROM revocation_listeners WHERE lease_until > now() - make_interval(secs => $1)",
     )
-    .bind::<SqlUuid, _>(me)
+    .bind::<Double, _>(CLOCK_MARGIN.as_secs_f64())
     .load(&mut *connection)
     .await
     .map_err(|error| error.to_string())?;
-    Ok(listeners
-        .into_iter()
-        .map(|Listener { id, lease_ms }| (id, Duration::from_millis(u64::try_from(lease_ms).unwrap_or(0))))
-        .collect())
+    let margin = i64::try_from(CLOCK_MARGIN.as_millis()).unwrap_or(i64::MAX);
+    let wait = |lease_ms: i64| Duration::from_millis(u64::try_from(lease_ms.saturating_add(margin)).unwrap_or(0));
+    Ok(listeners.into_iter().map(|Listener { id, lease_ms }| (id, wait(lease_ms).min(STALENESS))).collect())
 }
 
 /// Deletes the rows of listeners whose lease ran out an hour ago (stopped processes).
@@ -289,8 +281,24 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
         (Ok(listener), Ok(prover)) => (listener, prover),
         (Err(why), _) | (_, Err(why)) => return Left::Lost(why),
     };
+    // A name for this connection's proofs, lease and acknowledgements: a late proof or
+    // withdrawal of an earlier connection cannot pass for one of this one's.
+    let id = Uuid::new_v4();
+    let left = keep(mirror, &mut listener, &mut prover, id, &mut resyncs, health).await;
+    withdraw(mirror, &mut prover, id).await;
+    left
+}
+
+/// [`follow`] on open connections, as `id`.
+async fn keep(
+    mirror: &Weak<Mirror>,
+    listener: &mut AsyncPgConnection,
+    prover: &mut AsyncPgConnection,
+    id: Uuid,
+    resyncs: &mut watch::Receiver<u64>,
+    health: &mut Health,
+) -> Left {
     // Its own channel for the proofs, so that no other process hears them.
-    let Some(id) = mirror.upgrade().map(|mirror| mirror.id) else { return Left::Unused };
     let own = format!("todo_revocations_{}", id.simple());
     if let Err(error) = listener.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {ACKS}; LISTEN {own}")).await {
         return Left::Lost(format!("cannot listen: {error}"));
@@ -299,7 +307,7 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
     let rows = revoked_tokens::table
         .select((revoked_tokens::jti, revoked_tokens::user_id, revoked_tokens::expires_at))
         .limit(limit)
-        .load::<(Id, Id, Timestamp)>(&mut listener)
+        .load::<(Id, Id, Timestamp)>(listener)
         .await;
     match (rows, mirror.upgrade()) {
         (Ok(rows), Some(mirror)) => mirror.copy.replace(rows),
@@ -331,20 +339,16 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
         .bind::<Text, _>(TRIGGER)
         .bind::<SqlUuid, _>(id)
         .bind::<Double, _>(STALENESS.as_secs_f64())
-        .execute(&mut prover);
+        .execute(prover);
         match timeout_at(sent + PATIENCE, notified).await {
             Ok(Ok(1)) => {}
-            Ok(Ok(_)) => {
-                withdraw(mirror, &mut prover, id).await;
-                return Left::Lost(format!("the trigger {TRIGGER} is missing or disabled"));
-            }
+            Ok(Ok(_)) => return Left::Lost(format!("the trigger {TRIGGER} is missing or disabled")),
             Ok(Err(error)) => return Left::Lost(format!("cannot notify: {error}")),
             Err(_) => return Left::Lost(format!("no answer to a notification within {PATIENCE:?}")),
         }
         // Everything announced before the proof arrives before it.
         loop {
-            let Ok(next) = timeout_at(sent + PATIENCE, next(&mut listener)).await else {
-                withdraw(mirror, &mut prover, id).await;
+            let Ok(next) = timeout_at(sent + PATIENCE, next(listener)).await else {
                 return Left::Lost(format!(
                     "notifications do not arrive within {PATIENCE:?} (a connection pooler in \
                      transaction mode does not forward them: use a direct URL)"
@@ -357,7 +361,7 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
             if notification.channel == own && notification.payload == payload {
                 break;
             }
-            if let Err(why) = apply(mirror, &notification, &mut prover, id).await {
+            if let Err(why) = apply(mirror, &notification, prover, id).await {
                 return why;
             }
         }
@@ -376,11 +380,11 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
                 changed = resyncs.changed() => {
                     return if changed.is_ok() { Left::Resync } else { Left::Unused };
                 }
-                next = timeout_at(due, next(&mut listener)) => match next {
+                next = timeout_at(due, next(listener)) => match next {
                     Err(_) => break,
                     Ok(Err(why)) => return Left::Lost(why),
                     Ok(Ok(notification)) => {
-                        if let Err(why) = apply(mirror, &notification, &mut prover, id).await {
+                        if let Err(why) = apply(mirror, &notification, prover, id).await {
                             return why;
                         }
                     }
@@ -390,13 +394,14 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
     }
 }
 
-/// Stops this copy from answering, then withdraws its registered lease, so that sign-outs
-/// elsewhere stop waiting for a copy that cannot hear them (behind a connection pooler,
-/// the prover works while notifications never arrive). Best effort: else it runs out.
+/// Stops this copy from answering, then withdraws the lease registered as `id`, so that
+/// sign-outs elsewhere stop waiting for a copy that no longer listens there (behind a
+/// connection pooler, the prover works while notifications never arrive). Best effort:
+/// else the lease runs out.
 async fn withdraw(mirror: &Weak<Mirror>, prover: &mut AsyncPgConnection, id: Uuid) {
-    let Some(alive) = mirror.upgrade() else { return };
-    alive.copy.forget();
-    drop(alive);
+    if let Some(alive) = mirror.upgrade() {
+        alive.copy.forget();
+    }
     let withdrawn =
         diesel::sql_query("DELETE FROM revocation_listeners WHERE id = $1").bind::<SqlUuid, _>(id).execute(prover);
     let _ = timeout_at(Instant::now() + PATIENCE, withdrawn).await;
