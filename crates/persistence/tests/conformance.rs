@@ -774,7 +774,8 @@ mod sqlite_revocation_copy {
 
 /// PostgreSQL answers `is_revoked` from a copy in memory per process, fed by the
 /// notifications of a trigger (see `postgres::revoked`): it must learn of every
-/// revocation another process makes, and ask the table while it cannot.
+/// revocation another process makes, ask the table while it cannot, and a revocation
+/// must not return before every copy that may answer has it.
 mod postgres_revocation_copy {
     use std::time::{Duration, Instant};
 

@@ -55,7 +55,8 @@ const ACKS: &str = "todo_revocation_acks";
 pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
 /// How long the listener waits for its proof before it gives the connection up.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(2);
-/// The longest a revocation by another process can go unseen here.
+/// How long a copy's lease lasts, from just before the proof that grants it: the longest
+/// a sign-out elsewhere waits for a copy that does not acknowledge.
 pub(crate) const STALENESS: Duration = INTERVAL.saturating_add(PATIENCE);
 /// Waits between attempts to connect again, doubling from the first to the last.
 const RETRY: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(30));
@@ -162,7 +163,7 @@ pub(crate) async fn forget_old_listeners(connections: &Deadpool<AsyncPgConnectio
     Ok(())
 }
 
-/// The acknowledgements of one revocation by the other processes' listeners.
+/// The acknowledgements of one revocation by the listeners (this process's too).
 #[derive(Debug)]
 pub(crate) struct Acknowledgements {
     mirror: Arc<Mirror>,
@@ -171,7 +172,7 @@ pub(crate) struct Acknowledgements {
 }
 
 impl Acknowledgements {
-    /// Waits until each of `listeners` (an id, and how long its lease has yet to run) has
+    /// Waits until each of `listeners` (an id, and how long its lease may yet run) has
     /// acknowledged the revocation or its lease has run out: from then on no copy anywhere
     /// answers without it.
     pub(crate) async fn wait(mut self, listeners: Vec<(Uuid, Duration)>) {
