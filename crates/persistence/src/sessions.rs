@@ -27,7 +27,7 @@ impl RevokedTokens {
 #[async_trait]
 impl RevokedTokenRepository for RevokedTokens {
     async fn revoke(&self, jti: TokenId, user_id: UserId, expires_at: Timestamp) -> Result<(), RepoError> {
-        // On PostgreSQL every copy with a live lease (this process's too) acknowledges the
+        // On PostgreSQL every other process's copy with a live lease acknowledges the
         // revocation; listen before it commits, so that no acknowledgement is missed.
         let acknowledgements = match &self.pool {
             Pool::Postgres(store) => Some(store.revoked.acknowledgements(jti.as_uuid())),
@@ -51,7 +51,7 @@ impl RevokedTokenRepository for RevokedTokens {
         // lease has acknowledged it, or its lease has run out. Also when it was on the
         // list already: the sign-out that put it there may still be waiting.
         if let (Pool::Postgres(store), Some(acknowledgements)) = (&self.pool, acknowledgements) {
-            match live_listeners(&store.connections).await {
+            match live_listeners(&store.connections, &store.revoked.own_ids()).await {
                 Ok(listeners) => acknowledgements.wait(listeners).await,
                 Err(error) => {
                     // Every lease alive now ends within STALENESS: outwait them all.

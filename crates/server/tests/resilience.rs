@@ -1000,14 +1000,24 @@ fn database_outage_fails_fast_with_503_and_the_same_process_recovers() {
     assert!(background_max < Duration::from_secs(3), "a request of the background loop took {background_max:?}");
     assert!(background_503 > 0, "the background loop never saw the outage");
 
+    // Sign-out works after the outage, which cut the revocation listener's connections
+    // before it could withdraw their leases: the only process never waits for its own
+    // (a wait for a lease lasts up to 3 s). It holds from then on.
+    let bearer = format!("Bearer {}", session.token);
+    let (logout, logout_took) = timed_call(port, &request("POST", "/auth/logout", &[("Authorization", &bearer)], None));
+    assert_eq!(logout.status, 200, "{logout:?}");
+    assert!(logout_took < Duration::from_millis(2500), "sign-out took {logout_took:?}");
+    call(port, &get_request(&task_path, Some(&session.token))).assert_error(401, "TOKEN_REVOKED");
+
     eprintln!(
         "[resilience] outage: {} requests failed with 503 while PostgreSQL was down, fail-fast latency p50 {} max {}; \
-         recovered {} after PostgreSQL was back (same process); 50/50 requests ok afterwards; \
+         recovered {} after PostgreSQL was back (same process); 50/50 requests ok afterwards; sign-out {}; \
          a loop running throughout: {} requests ({} x 503, the rest 200), slowest {}",
         latencies.len(),
         millis(p50),
         millis(max),
         millis(recovered),
+        millis(logout_took),
         background.len(),
         background_503,
         millis(background_max),

@@ -35,7 +35,7 @@ use std::time::Duration;
 use chrono::DateTime;
 use diesel::pg::PgNotification;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Double, Text, Uuid as SqlUuid};
 use diesel_async::pooled_connection::deadpool::Pool as Deadpool;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection as _};
 use futures_util::StreamExt as _;
@@ -71,6 +71,11 @@ pub(crate) struct Mirror {
     pub(crate) copy: RevokedSet,
     /// The sign-outs of this process waiting for acknowledgements, by jti.
     waiting: Mutex<HashMap<Uuid, Vec<mpsc::UnboundedSender<Uuid>>>>,
+    /// The ids under which this process's listener may still have a lease registered: its
+    /// connection's, and earlier ones' that could not be withdrawn (the database was
+    /// away). A sign-out here never waits for them: this copy has the revocation before
+    /// `revoke` returns, or takes no lease before its announcement arrives.
+    own: Mutex<Vec<Uuid>>,
     /// Counts the requests to load the table anew (after migrations, a purge, a cascade).
     resyncs: watch::Sender<u64>,
     /// Set once the listener runs: it is started after the first migration.
@@ -90,6 +95,7 @@ impl Mirror {
         Self {
             copy: RevokedSet::leased(CAPACITY),
             waiting: Mutex::default(),
+            own: Mutex::default(),
             resyncs: watch::Sender::new(0),
             started: AtomicBool::new(false),
         }
@@ -122,6 +128,15 @@ impl Mirror {
         Acknowledgements { mirror: Arc::clone(self), jti, received }
     }
 
+    /// See [`Mirror::own`].
+    pub(crate) fn own_ids(&self) -> Vec<Uuid> {
+        self.lock_own().clone()
+    }
+
+    fn lock_own(&self) -> std::sync::MutexGuard<'_, Vec<Uuid>> {
+        self.own.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn lock_waiting(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Vec<mpsc::UnboundedSender<Uuid>>>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -131,7 +146,10 @@ impl Mirror {
 /// acknowledgement: until its lease runs out by the database's clock, give or take
 /// [`CLOCK_MARGIN`] should that clock step forward, and never longer than [`STALENESS`]
 /// (no copy takes a lease longer than that, whatever that clock does).
-pub(crate) async fn live_listeners(connections: &Deadpool<AsyncPgConnection>) -> Result<Vec<(Uuid, Duration)>, String> {
+pub(crate) async fn live_listeners(
+    connections: &Deadpool<AsyncPgConnection>,
+    except: &[Uuid],
+) -> Result<Vec<(Uuid, Duration)>, String> {
     #[derive(QueryableByName)]
     struct Listener {
         #[diesel(sql_type = SqlUuid)]
@@ -142,9 +160,10 @@ pub(crate) async fn live_listeners(connections: &Deadpool<AsyncPgConnection>) ->
     let mut connection = connections.get().await.map_err(|error| error.to_string())?;
     let listeners: Vec<Listener> = diesel::sql_query(
         "SELECT id, ceil(extract(epoch FROM lease_until - now()) * 1000)::bigint AS lease_ms \
-         FROM revocation_listeners WHERE lease_until > now() - make_interval(secs => $1)",
+         FROM revocation_listeners WHERE lease_until > now() - make_interval(secs => $1) AND id <> ALL($2)",
     )
     .bind::<Double, _>(CLOCK_MARGIN.as_secs_f64())
+    .bind::<Array<SqlUuid>, _>(except)
     .load(&mut *connection)
     .await
     .map_err(|error| error.to_string())?;
@@ -282,11 +301,35 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
         (Ok(listener), Ok(prover)) => (listener, prover),
         (Err(why), _) | (_, Err(why)) => return Left::Lost(why),
     };
+    let Some(alive) = mirror.upgrade() else { return Left::Unused };
+    let earlier = alive.own_ids();
+    if !earlier.is_empty() {
+        // Leases of earlier connections, left while the database was away: their copy
+        // stopped answering then. Other processes' sign-outs stop waiting for them.
+        let withdrawn = diesel::sql_query("DELETE FROM revocation_listeners WHERE id = ANY($1)")
+            .bind::<Array<SqlUuid>, _>(&earlier)
+            .execute(&mut prover);
+        if let Ok(Ok(_)) = timeout_at(Instant::now() + PATIENCE, withdrawn).await {
+            alive.lock_own().retain(|id| !earlier.contains(id));
+        }
+    }
     // A name for this connection's proofs, lease and acknowledgements: a late proof or
     // withdrawal of an earlier connection cannot pass for one of this one's.
     let id = Uuid::new_v4();
+    {
+        let mut own = alive.lock_own();
+        if own.len() >= 16 {
+            own.remove(0); // the oldest ran out long ago
+        }
+        own.push(id);
+    }
+    drop(alive);
     let left = keep(mirror, &mut listener, &mut prover, id, &mut resyncs, health).await;
-    withdraw(mirror, &mut prover, id).await;
+    if withdraw(mirror, &mut prover, id).await
+        && let Some(alive) = mirror.upgrade()
+    {
+        alive.lock_own().retain(|own| *own != id);
+    }
     left
 }
 
@@ -372,7 +415,7 @@ async fn keep(
         if health.lost {
             tracing::info!("revocation listener back: the revocation check is answered from memory again");
         }
-        *health = Health { retry: RETRY.0, lost: false };
+        (health.retry, health.lost) = (RETRY.0, false);
 
         // Until the next proof: apply announcements as they come, or resync when asked.
         let due = sent + INTERVAL;
@@ -397,15 +440,15 @@ async fn keep(
 
 /// Stops this copy from answering, then withdraws the lease registered as `id`, so that
 /// sign-outs elsewhere stop waiting for a copy that no longer listens there (behind a
-/// connection pooler, the prover works while notifications never arrive). Best effort:
-/// else the lease runs out.
-async fn withdraw(mirror: &Weak<Mirror>, prover: &mut AsyncPgConnection, id: Uuid) {
+/// connection pooler, the prover works while notifications never arrive). Says whether
+/// it could; else the lease runs out, or the next connection withdraws it.
+async fn withdraw(mirror: &Weak<Mirror>, prover: &mut AsyncPgConnection, id: Uuid) -> bool {
     if let Some(alive) = mirror.upgrade() {
         alive.copy.forget();
     }
     let withdrawn =
         diesel::sql_query("DELETE FROM revocation_listeners WHERE id = $1").bind::<SqlUuid, _>(id).execute(prover);
-    let _ = timeout_at(Instant::now() + PATIENCE, withdrawn).await;
+    matches!(timeout_at(Instant::now() + PATIENCE, withdrawn).await, Ok(Ok(_)))
 }
 
 /// The next notification of `connection`.
