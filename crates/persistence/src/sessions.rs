@@ -9,7 +9,6 @@ use todo_domain::{RepoError, Timestamp};
 
 use crate::backend::{LoadRows as _, Pool, single, with_connection, with_writer};
 use crate::error::Error;
-use crate::postgres::revoked::{STALENESS, forget_old_listeners, live_listeners};
 use crate::revoked::Entry;
 use crate::rows::timestamp;
 use crate::sql::{Id, Instant};
@@ -51,14 +50,7 @@ impl RevokedTokenRepository for RevokedTokens {
         // lease has acknowledged it, or its lease has run out. Also when it was on the
         // list already: the sign-out that put it there may still be waiting.
         if let (Pool::Postgres(store), Some(acknowledgements)) = (&self.pool, acknowledgements) {
-            match live_listeners(&store.connections, &store.revoked.own_ids()).await {
-                Ok(listeners) => acknowledgements.wait(listeners).await,
-                Err(error) => {
-                    // Every lease alive now ends within STALENESS: outwait them all.
-                    tracing::warn!(%error, "cannot list the revocation listeners: waiting out every lease");
-                    tokio::time::sleep(STALENESS).await;
-                }
-            }
+            acknowledgements.wait(&store.connections).await;
         }
         Ok(())
     }
@@ -97,13 +89,7 @@ impl RevokedTokenRepository for RevokedTokens {
                         crate::revoked::load(store).await?;
                     }
                 }
-                Pool::Postgres(store) => {
-                    // An announcement of a purged row may still be on its way to the copy.
-                    store.revoked.resync();
-                    if let Err(error) = forget_old_listeners(&store.connections).await {
-                        tracing::warn!(%error, "cannot purge the revocation listeners of stopped processes");
-                    }
-                }
+                Pool::Postgres(store) => store.revoked.purged(&store.connections).await,
             }
         }
         purged

@@ -120,6 +120,16 @@ impl Mirror {
         self.resyncs.send_modify(|count| *count = count.wrapping_add(1));
     }
 
+    /// After this process purged expired revocations: loads the copy anew (an announcement
+    /// of a purged row may still be on its way to it) and deletes the rows of listeners
+    /// of stopped processes.
+    pub(crate) async fn purged(&self, connections: &Deadpool<AsyncPgConnection>) {
+        self.resync();
+        if let Err(error) = forget_old_listeners(connections).await {
+            tracing::warn!(%error, "cannot purge the revocation listeners of stopped processes");
+        }
+    }
+
     /// Starts collecting the acknowledgements of the revocation of `jti`: call it before
     /// the revocation commits, so that none is missed.
     pub(crate) fn acknowledgements(self: &Arc<Self>, jti: Uuid) -> Acknowledgements {
@@ -129,7 +139,7 @@ impl Mirror {
     }
 
     /// See [`Mirror::own`].
-    pub(crate) fn own_ids(&self) -> Vec<Uuid> {
+    fn own_ids(&self) -> Vec<Uuid> {
         self.lock_own().clone()
     }
 
@@ -146,7 +156,7 @@ impl Mirror {
 /// acknowledgement: until its lease runs out by the database's clock, give or take
 /// [`CLOCK_MARGIN`] should that clock step forward, and never longer than [`STALENESS`]
 /// (no copy takes a lease longer than that, whatever that clock does).
-pub(crate) async fn live_listeners(
+async fn live_listeners(
     connections: &Deadpool<AsyncPgConnection>,
     except: &[Uuid],
 ) -> Result<Vec<(Uuid, Duration)>, String> {
@@ -173,7 +183,7 @@ pub(crate) async fn live_listeners(
 }
 
 /// Deletes the rows of listeners whose lease ran out an hour ago (stopped processes).
-pub(crate) async fn forget_old_listeners(connections: &Deadpool<AsyncPgConnection>) -> Result<(), String> {
+async fn forget_old_listeners(connections: &Deadpool<AsyncPgConnection>) -> Result<(), String> {
     let mut connection = connections.get().await.map_err(|error| error.to_string())?;
     diesel::sql_query("DELETE FROM revocation_listeners WHERE lease_until < now() - interval '1 hour'")
         .execute(&mut *connection)
@@ -191,10 +201,22 @@ pub(crate) struct Acknowledgements {
 }
 
 impl Acknowledgements {
-    /// Waits until each of `listeners` (an id, and how long its lease may yet run) has
-    /// acknowledged the revocation or its lease has run out: from then on no copy anywhere
-    /// answers without it.
-    pub(crate) async fn wait(mut self, listeners: Vec<(Uuid, Duration)>) {
+    /// Waits, once the revocation has committed, until each copy of another process with
+    /// a live lease (read on one of `connections`) has acknowledged it or its lease has run
+    /// out: from then on no copy anywhere answers without it.
+    pub(crate) async fn wait(self, connections: &Deadpool<AsyncPgConnection>) {
+        match live_listeners(connections, &self.mirror.own_ids()).await {
+            Ok(listeners) => self.wait_for(listeners).await,
+            Err(error) => {
+                // Every lease alive now ends within STALENESS: outwait them all.
+                tracing::warn!(%error, "cannot list the revocation listeners: waiting out every lease");
+                sleep(STALENESS).await;
+            }
+        }
+    }
+
+    /// Waits for each of `listeners` (an id, and how long its lease may yet run).
+    async fn wait_for(mut self, listeners: Vec<(Uuid, Duration)>) {
         let asked = Instant::now();
         let mut pending: HashMap<Uuid, Instant> =
             listeners.into_iter().map(|(id, lease)| (id, asked + lease)).collect();
@@ -274,7 +296,7 @@ struct Health {
 }
 
 /// What `pg_stat_activity` calls the listener's connections.
-pub(crate) const APPLICATION_NAME: &str = "todo revocation listener";
+const APPLICATION_NAME: &str = "todo revocation listener";
 
 async fn open(connect: &Connection) -> Result<AsyncPgConnection, String> {
     let mut connection = super::connect(&connect.url, connect.timeout, connect.statement_timeout)
