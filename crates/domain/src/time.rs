@@ -22,11 +22,22 @@ pub enum TimestampError {
     OutOfRange,
 }
 
+/// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in microseconds since 1970: the
+/// range of [`Timestamp::from_micros`].
+const MICROS_RANGE: std::ops::RangeInclusive<i64> = -62_135_596_800_000_000..=253_402_300_799_999_999;
+
 impl Timestamp {
     /// The instant `at`, truncated to microseconds.
     pub fn new(at: DateTime<Utc>) -> Result<Self, TimestampError> {
-        if !(1..=9999).contains(&at.year()) {
+        // `naive_utc`: `DateTime`'s own `year()` first converts to local time.
+        if !(1..=9999).contains(&at.naive_utc().year()) {
             return Err(TimestampError::OutOfRange);
+        }
+        // Whole microseconds, and not a leap second: nothing to truncate. Every row read
+        // from a database is such a value.
+        let nanos = at.timestamp_subsec_nanos();
+        if nanos < 1_000_000_000 && nanos.is_multiple_of(1_000) {
+            return Ok(Self(at));
         }
         let micros = at.timestamp_micros();
         DateTime::from_timestamp_micros(micros).map(Self).ok_or(TimestampError::OutOfRange)
@@ -40,7 +51,10 @@ impl Timestamp {
 
     /// Microseconds since the Unix epoch, as stored by the SQLite adapter.
     pub fn from_micros(micros: i64) -> Result<Self, TimestampError> {
-        DateTime::from_timestamp_micros(micros).ok_or(TimestampError::OutOfRange).and_then(Self::new)
+        if !MICROS_RANGE.contains(&micros) {
+            return Err(TimestampError::OutOfRange);
+        }
+        DateTime::from_timestamp_micros(micros).map(Self).ok_or(TimestampError::OutOfRange)
     }
 
     #[must_use]
@@ -126,6 +140,28 @@ mod tests {
         assert_eq!(Timestamp::from_micros(i64::MAX), Err(TimestampError::OutOfRange));
         let last = Timestamp::parse_rfc3339("9999-12-31T23:59:59.999999Z").unwrap();
         assert_eq!(last.checked_add(TimeDelta::microseconds(1)), None);
+    }
+
+    #[test]
+    fn the_range_ends_at_the_first_and_last_microsecond_of_years_1_and_9999() {
+        let first = Timestamp::parse_rfc3339("0001-01-01T00:00:00Z").unwrap();
+        let last = Timestamp::parse_rfc3339("9999-12-31T23:59:59.999999Z").unwrap();
+        assert_eq!((first.micros(), last.micros()), (*MICROS_RANGE.start(), *MICROS_RANGE.end()));
+        assert_eq!(Timestamp::from_micros(first.micros()), Ok(first));
+        assert_eq!(Timestamp::from_micros(last.micros()), Ok(last));
+        assert_eq!(Timestamp::from_micros(first.micros() - 1), Err(TimestampError::OutOfRange));
+        assert_eq!(Timestamp::from_micros(last.micros() + 1), Err(TimestampError::OutOfRange));
+        let before = DateTime::from_timestamp_micros(first.micros() - 1).unwrap();
+        assert_eq!(Timestamp::new(before), Err(TimestampError::OutOfRange));
+    }
+
+    #[test]
+    fn a_leap_second_becomes_the_next_second_and_whole_microseconds_stay_as_they_are() {
+        let leap = Timestamp::parse_rfc3339("2016-12-31T23:59:60.5Z").unwrap();
+        assert_eq!(leap.to_rfc3339(), "2017-01-01T00:00:00.500000Z");
+        assert_eq!(leap, Timestamp::from_micros(leap.micros()).unwrap());
+        let whole = DateTime::from_timestamp_micros(1_234_567).unwrap();
+        assert_eq!(Timestamp::new(whole).unwrap().as_datetime(), whole);
     }
 
     #[test]

@@ -196,7 +196,9 @@ pub fn timestamp(text: &str) -> Result<Timestamp, String> {
 /// Writes `at` as `2026-01-03T10:15:30.123456Z` without allocating.
 pub fn serialize_timestamp<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
     use chrono::{Datelike as _, Timelike as _};
-    let at = at.as_datetime();
+    // The naive UTC value: `DateTime`'s own getters convert to local time (adding a
+    // zero offset) on every call.
+    let at = at.as_datetime().naive_utc();
     let mut buffer = *b"0000-00-00T00:00:00.000000Z";
     let mut put = |start: usize, width: usize, mut value: u32| {
         for i in (start..start + width).rev() {
