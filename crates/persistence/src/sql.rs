@@ -12,7 +12,7 @@ use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
 use diesel::query_builder::QueryId;
 use diesel::serialize::{self, IsNull, Output, ToSql};
-use diesel::sql_types::{BigInt, Binary, SqlType, Timestamptz, Uuid as PgUuid};
+use diesel::sql_types::{BigInt, SqlType, Timestamptz, Uuid as PgUuid};
 use diesel::sqlite::{Sqlite, SqliteValue};
 
 /// SQLite's column type for ids: a 16-byte BLOB.
@@ -57,9 +57,9 @@ impl ToSql<BlobUuid, Sqlite> for Id {
 }
 
 impl FromSql<BlobUuid, Sqlite> for Id {
-    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
-        let bytes = <Vec<u8> as FromSql<Binary, Sqlite>>::from_sql(value)?;
-        Ok(Self(uuid::Uuid::from_slice(&bytes)?))
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        // Borrowed from SQLite: no `Vec` per id.
+        Ok(Self(uuid::Uuid::from_slice(value.read_blob())?))
     }
 }
 
