@@ -141,6 +141,25 @@ fn exclusive_uri(path: &str) -> String {
     uri
 }
 
+/// Copies the whole write-ahead log into the database file and empties the log
+/// (`PRAGMA wal_checkpoint(TRUNCATE)`); an error when a reader kept it from finishing.
+pub(crate) fn checkpoint(connection: &mut Connection) -> Result<(), RepoError> {
+    #[derive(diesel::QueryableByName)]
+    struct Outcome {
+        /// 1 when the checkpoint could not finish.
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    let outcome: Vec<Outcome> = block_inline(connection.spawn_blocking(|inner| {
+        diesel::RunQueryDsl::load(diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)"), inner)
+    }))
+    .map_err(|error| RepoError::from(Error::from(error)))?;
+    if outcome.iter().any(|row| row.busy != 0) {
+        return Err(RepoError::Unavailable("a reader kept the checkpoint from finishing".into()));
+    }
+    Ok(())
+}
+
 /// The most writes committed together.
 const MAX_BATCH: usize = 256;
 

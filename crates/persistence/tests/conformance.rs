@@ -728,16 +728,18 @@ every_case!(
     todo_persistence::testing::postgres_at(todo_persistence::Target::Version("2026-11-29-000001"))
 );
 
+/// A handle on the SQLite database in `file`.
+async fn open_sqlite_file(file: &std::path::Path) -> todo_persistence::Database {
+    use todo_persistence::{Database, DatabaseConfig, DatabaseUrl};
+    Database::connect(DatabaseConfig::new(DatabaseUrl::SqliteFile(file.to_owned()))).await.unwrap()
+}
+
 /// SQLite answers `is_revoked` from a copy of the table in memory: it must agree with
 /// the table across handles on one file and across a restart.
 mod sqlite_revocation_copy {
+    use super::open_sqlite_file as open;
     use super::support::{T0, at, plus, user};
     use todo_domain::session::TokenId;
-    use todo_persistence::{Database, DatabaseConfig, DatabaseUrl};
-
-    async fn open(file: &std::path::Path) -> Database {
-        Database::connect(DatabaseConfig::new(DatabaseUrl::SqliteFile(file.to_owned()))).await.unwrap()
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn handles_on_one_file_and_a_restart_see_the_same_revocations() {
@@ -768,6 +770,29 @@ mod sqlite_revocation_copy {
         assert!(!reopened.revoked_tokens().is_revoked(cascaded).await.unwrap());
 
         drop(reopened);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// A SQLite database is a file an operator copies: after `checkpoint` (what a server
+/// does when it stops), the file alone must hold every write.
+mod sqlite_checkpoint {
+    use super::open_sqlite_file as open;
+    use super::support::user;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_a_checkpoint_the_file_alone_holds_every_write() {
+        let dir = std::env::temp_dir().join(format!("todo-checkpoint-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (file, copy) = (dir.join("todo.db"), dir.join("copy.db"));
+        let db = open(&file).await;
+        let owner = user(&db).await;
+        db.checkpoint().await.unwrap();
+        // A backup of the file without its write-ahead log, taken while the handle lives.
+        std::fs::copy(&file, &copy).unwrap();
+        let restored = open(&copy).await;
+        assert!(restored.users().find_by_id(owner).await.unwrap().is_some(), "the write stayed in the log");
+        drop((db, restored));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -41,6 +41,7 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    database: Database,
 }
 
 impl std::fmt::Debug for Application {
@@ -79,6 +80,7 @@ impl Application {
         spawn_purge(state.auth.clone(), config.purge_interval);
         let cors_origins = config.cors_origins.clone();
         let backend = database.backend();
+        let stopped = database.clone();
         // Each worker thread gets its own share of the connections, so that a connection
         // is only ever used by the thread that drives it (no cross-thread wake-ups).
         let workers = if config.workers > 0 {
@@ -107,7 +109,7 @@ impl Application {
         .workers(workers);
         let server = server.listen(listener).map_err(listen_error)?.run();
         tracing::info!(address = %format!("{}:{port}", config.host), backend = ?backend, "listening");
-        Ok(Self { port, server })
+        Ok(Self { port, server, database: stopped })
     }
 
     #[must_use]
@@ -115,9 +117,15 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM/SIGINT (or the server handle stops it).
+    /// Serves until SIGTERM/SIGINT (or the server handle stops it), then, with every
+    /// request answered, leaves the database as a clean stop should (see
+    /// [`Database::checkpoint`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Err(error) = self.database.checkpoint().await {
+            tracing::warn!(error = &error as &dyn std::error::Error, "the database was not checkpointed at shutdown");
+        }
+        served
     }
 
     /// A handle to stop the server (graceful) from elsewhere.

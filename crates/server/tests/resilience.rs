@@ -162,6 +162,21 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// SIGTERM (`kill`, the command: no `unsafe` here), then waits for a clean exit.
+    fn terminate(&mut self, limit: Duration) {
+        let sent = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "it exited with {status} after SIGTERM:\n{}", self.log_text());
+                return;
+            }
+            assert!(Instant::now() < deadline, "still running {limit:?} after SIGTERM");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Whether the process still runs (it was not restarted nor did it die).
     fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -869,6 +884,24 @@ fn crash_safety_postgres_sigkill_loses_no_acknowledged_write() {
     let Some(url) = fresh_postgres_database() else { return };
     let dir = TempDir::new("crash-pg");
     crash_safety("postgres", &url, dir.path());
+}
+
+#[test]
+fn a_server_stopped_by_sigterm_leaves_every_write_in_the_sqlite_file_itself() {
+    let (dir, mut server, session) = sqlite_server("checkpoint", &[]);
+    let task = create_task(server.port, &session, "kept in the file itself");
+    server.terminate(Duration::from_secs(10));
+    // What an operator's backup of a stopped server would be: the file alone, without
+    // the write-ahead log beside it.
+    let copy = TempDir::new("checkpoint-copy");
+    fs::copy(dir.path().join("todo.db"), copy.path().join("todo.db")).unwrap();
+    let wal = dir.path().join("todo.db-wal");
+    let wal_bytes = fs::metadata(&wal).map_or(0, |meta| meta.len());
+    assert_eq!(wal_bytes, 0, "the log still holds {wal_bytes} bytes that the file does not");
+    let restored = Server::start(&copy.sqlite_url(), copy.path(), &[]);
+    let reply = call(restored.port, &get_request(&format!("{}/{task}", session.tasks()), Some(&session.token)));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["title"], "kept in the file itself");
 }
 
 #[test]
