@@ -29,7 +29,7 @@ impl RevokedTokenRepository for RevokedTokens {
         // On PostgreSQL every other process's copy with a live lease acknowledges the
         // revocation; listen before it commits, so that no acknowledgement is missed.
         let acknowledgements = match &self.pool {
-            Pool::Postgres(store) => Some(store.revoked.acknowledgements(jti.as_uuid())),
+            Pool::Postgres(store) => Some((store.revoked.acknowledgements(jti.as_uuid()), &store.connections)),
             Pool::Sqlite(_) => None,
         };
         with_writer!(&self.pool, move |conn| {
@@ -49,8 +49,8 @@ impl RevokedTokenRepository for RevokedTokens {
         // Answer only once no copy anywhere can answer without it: each copy with a live
         // lease has acknowledged it, or its lease has run out. Also when it was on the
         // list already: the sign-out that put it there may still be waiting.
-        if let (Pool::Postgres(store), Some(acknowledgements)) = (&self.pool, acknowledgements) {
-            acknowledgements.wait(&store.connections).await;
+        if let Some((acknowledgements, connections)) = acknowledgements {
+            acknowledgements.wait(connections).await;
         }
         Ok(())
     }

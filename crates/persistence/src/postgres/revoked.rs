@@ -328,10 +328,7 @@ async fn follow(mirror: &Weak<Mirror>, connect: &Connection, health: &mut Health
     if !earlier.is_empty() {
         // Leases of earlier connections, left while the database was away: their copy
         // stopped answering then. Other processes' sign-outs stop waiting for them.
-        let withdrawn = diesel::sql_query("DELETE FROM revocation_listeners WHERE id = ANY($1)")
-            .bind::<Array<SqlUuid>, _>(&earlier)
-            .execute(&mut prover);
-        if let Ok(Ok(_)) = timeout_at(Instant::now() + PATIENCE, withdrawn).await {
+        if delete_leases(&mut prover, &earlier).await {
             alive.lock_own().retain(|id| !earlier.contains(id));
         }
     }
@@ -468,9 +465,15 @@ async fn withdraw(mirror: &Weak<Mirror>, prover: &mut AsyncPgConnection, id: Uui
     if let Some(alive) = mirror.upgrade() {
         alive.copy.forget();
     }
-    let withdrawn =
-        diesel::sql_query("DELETE FROM revocation_listeners WHERE id = $1").bind::<SqlUuid, _>(id).execute(prover);
-    matches!(timeout_at(Instant::now() + PATIENCE, withdrawn).await, Ok(Ok(_)))
+    delete_leases(prover, &[id]).await
+}
+
+/// Deletes the leases registered as `ids`; says whether it could within [`PATIENCE`].
+async fn delete_leases(prover: &mut AsyncPgConnection, ids: &[Uuid]) -> bool {
+    let deleted = diesel::sql_query("DELETE FROM revocation_listeners WHERE id = ANY($1)")
+        .bind::<Array<SqlUuid>, _>(ids)
+        .execute(prover);
+    matches!(timeout_at(Instant::now() + PATIENCE, deleted).await, Ok(Ok(_)))
 }
 
 /// The next notification of `connection`.
