@@ -11,7 +11,7 @@ use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Pool as Deadpool;
 
 use crate::revoked::RevokedSet;
-use crate::{postgres, sqlite};
+use crate::sqlite;
 
 /// The connections of the backend the URL chose.
 #[derive(Clone)]
@@ -34,8 +34,8 @@ impl Pool {
 #[derive(Clone)]
 pub(crate) struct PostgresStore {
     pub(crate) connections: Deadpool<AsyncPgConnection>,
-    /// Shared by every handle on one `Database` (see `crate::postgres::revoked`).
-    pub(crate) revoked: std::sync::Arc<postgres::revoked::Mirror>,
+    /// Shared by every handle on one `Database` (see `crate::revoked::postgres`).
+    pub(crate) revoked: std::sync::Arc<crate::revoked::postgres::Listener>,
 }
 
 /// SQLite: one writer thread, and a pool of connections that only read.

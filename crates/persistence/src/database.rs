@@ -18,7 +18,7 @@ use todo_domain::user::UserRepository;
 
 use crate::backend::{Pool, PostgresStore, Scratch, SqliteStore, with_connection};
 use crate::migrations::{self, BoxError, Target};
-use crate::revoked::{self, RevokedSet};
+use crate::revoked;
 use crate::{postgres, sqlite};
 
 /// Where the data lives: `postgres://…` (or `postgresql://…`), `sqlite://PATH`, or
@@ -150,12 +150,12 @@ impl Database {
         match &self.pool {
             Pool::Sqlite(store) => {
                 sqlite_migration(store, move |connection| migrations::run_sqlite(connection, target)).await?;
-                revoked::load(store).await.map_err(ConnectError::Connect)
+                revoked::sqlite::load(&store.writer, &store.revoked).await.map_err(ConnectError::Connect)
             }
             Pool::Postgres(store) => {
                 let Self { config, .. } = self;
                 let (url, config) = (postgres_url(config), config.clone());
-                let listener = postgres::revoked::Connection {
+                let connect = revoked::postgres::Connect {
                     url: url.clone(),
                     timeout: config.acquire_timeout,
                     statement_timeout: config.statement_timeout,
@@ -170,8 +170,8 @@ impl Database {
                 )
                 .await
                 .map_err(ConnectError::Migrate)?;
-                // The table (and its trigger) may be new: the copy is loaded from it now.
-                store.revoked.listen_or_resync(listener);
+                // The table (and its trigger) exist from now on: the listener may start.
+                store.revoked.start(connect);
                 Ok(())
             }
         }
@@ -237,6 +237,23 @@ impl Database {
         store.writer.alone(sqlite::checkpoint).await?
     }
 
+    /// For a clean stop, once nothing uses the database any more: gives up what this
+    /// process holds there for others, and leaves the data whole in its files.
+    ///
+    /// On PostgreSQL the revocation listener stops and withdraws its lease, so that
+    /// sign-outs on other instances stop waiting for this one at once (a rolling restart
+    /// costs them nothing); the revocation check asks the table from then on. On SQLite
+    /// the write-ahead log is folded into the file ([`Database::checkpoint`]).
+    pub async fn shutdown(&self) -> Result<(), RepoError> {
+        match &self.pool {
+            Pool::Postgres(store) => {
+                store.revoked.stop().await;
+                Ok(())
+            }
+            Pool::Sqlite(_) => self.checkpoint().await,
+        }
+    }
+
     /// Whether the database answers a trivial query now (the readiness probe).
     pub async fn ping(&self) -> Result<(), RepoError> {
         with_connection!(&self.pool, |conn| {
@@ -293,7 +310,7 @@ fn build_pool(config: &DatabaseConfig) -> Result<Pool, ConnectError> {
     match &config.url {
         DatabaseUrl::Postgres(url) => Ok(Pool::Postgres(PostgresStore {
             connections: postgres_pool(url, config)?,
-            revoked: Arc::new(postgres::revoked::Mirror::new()),
+            revoked: Arc::new(revoked::postgres::Listener::new()),
         })),
         DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory => {
             // An in-memory URL (tests) gets a scratch file instead: readers and the writer
@@ -309,7 +326,7 @@ fn build_pool(config: &DatabaseConfig) -> Result<Pool, ConnectError> {
                 .map_err(|e| ConnectError::Connect(RepoError::Unavailable(sqlite::open_error(&path, e))))?;
             let writer = sqlite::Writer::start(writer).map_err(|e| ConnectError::Pool(e.to_string()))?;
             let readers = sqlite_readers(&path, durable, config)?;
-            let revoked = RevokedSet::for_file(&path)
+            let revoked = revoked::sqlite::for_file(&path)
                 .map_err(|e| ConnectError::Connect(RepoError::Unavailable(format!("{path}: {e}").into())))?;
             Ok(Pool::Sqlite(Arc::new(SqliteStore { writer, readers, revoked, scratch, path })))
         }

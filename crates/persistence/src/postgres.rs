@@ -1,6 +1,5 @@
 //! PostgreSQL specifics: the schema as diesel sees it, and connecting (with TLS when asked).
 
-pub(crate) mod revoked;
 pub(crate) mod schema;
 
 use std::sync::{Arc, LazyLock};

@@ -9,7 +9,7 @@ use todo_domain::{RepoError, Timestamp};
 
 use crate::backend::{LoadRows as _, Pool, single, with_connection, with_writer};
 use crate::error::Error;
-use crate::revoked::Entry;
+use crate::revoked::{Entry, Key};
 use crate::rows::timestamp;
 use crate::sql::{Id, Instant};
 
@@ -45,7 +45,7 @@ impl RevokedTokenRepository for RevokedTokens {
             Ok::<_, Error>(())
         })?;
         let entry = Entry { user: user_id.as_uuid(), expires_at: expires_at.as_datetime() };
-        self.pool.revoked().insert(jti.as_uuid(), entry);
+        self.pool.revoked().insert(Key::Token(jti.as_uuid()), entry);
         // Answer only once no copy anywhere can answer without it: each copy with a live
         // lease has acknowledged it, or its lease has run out. Also when it was on the
         // list already: the sign-out that put it there may still be waiting.
@@ -57,7 +57,7 @@ impl RevokedTokenRepository for RevokedTokens {
 
     async fn is_revoked(&self, jti: TokenId) -> Result<bool, RepoError> {
         // The copy in memory (see `crate::revoked`), while it is known to be whole.
-        if let Some(revoked) = self.pool.revoked().contains(jti.as_uuid()) {
+        if let Some(revoked) = self.pool.revoked().contains(Key::Token(jti.as_uuid())) {
             return Ok(revoked);
         }
         with_connection!(&self.pool, |conn| {
@@ -86,10 +86,10 @@ impl RevokedTokenRepository for RevokedTokens {
                     store.revoked.remove_expired(now.as_datetime());
                     if store.revoked.needs_loading() {
                         // Dropped past its bound: try again now that the table is smaller.
-                        crate::revoked::load(store).await?;
+                        crate::revoked::sqlite::load(&store.writer, &store.revoked).await?;
                     }
                 }
-                Pool::Postgres(store) => store.revoked.purged(&store.connections).await,
+                Pool::Postgres(store) => store.revoked.purged(now.as_datetime(), &store.connections).await,
             }
         }
         purged

@@ -126,7 +126,7 @@ pub async fn insert_first_schema_task(database: &Database, task: &Task) -> Resul
 pub async fn revocations_answered_from_memory(database: &Database, within: Duration) -> bool {
     let deadline = std::time::Instant::now() + within;
     loop {
-        if database.pool.revoked().contains(uuid::Uuid::nil()).is_some() {
+        if database.pool.revoked().contains(crate::revoked::Key::Token(uuid::Uuid::nil())).is_some() {
             return true;
         }
         if std::time::Instant::now() >= deadline {

@@ -84,11 +84,7 @@ impl UserRepository for Users {
         });
         // The cascade took the user's revocations with it (see `crate::revoked`).
         if let Ok(true) = deleted {
-            match &self.pool {
-                Pool::Sqlite(store) => store.revoked.remove_user(id.as_uuid()),
-                // An announcement of one of them may still be on its way to the copy.
-                Pool::Postgres(store) => store.revoked.resync(),
-            }
+            self.pool.revoked().remove_user(id.as_uuid());
         }
         deleted
     }

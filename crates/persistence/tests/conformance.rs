@@ -934,6 +934,32 @@ mod postgres_revocation_copy {
         assert!(matches!(answered, Ok(Ok(Ok(())))), "{answered:?}");
     }
 
+    /// The leases registered in `revocation_listeners`.
+    async fn leases(raw: &mut AsyncPgConnection) -> i64 {
+        let rows: Vec<Count> =
+            diesel::sql_query("SELECT count(*) AS n FROM revocation_listeners").load(raw).await.unwrap();
+        rows[0].n
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clean_stop_withdraws_the_lease_and_the_stopped_copy_asks_the_table() {
+        let Some((first, second, mut raw)) = two_processes().await else { return };
+        let owner = user(&first).await;
+        assert_eq!(leases(&mut raw).await, 2);
+
+        first.shutdown().await.unwrap();
+        // No sign-out anywhere waits for a copy that stopped: its lease is gone at once.
+        assert_eq!(leases(&mut raw).await, 1, "the stopped process left its lease behind");
+
+        let jti = TokenId::generate();
+        second.revoked_tokens().revoke(jti, owner, plus(at(T0), 3600)).await.unwrap();
+        assert!(first.revoked_tokens().is_revoked(jti).await.unwrap());
+        // Only the table says so now: once it forgets, so does the stopped process.
+        sql(&mut raw, "DELETE FROM revoked_tokens").await;
+        assert!(!first.revoked_tokens().is_revoked(jti).await.unwrap(), "a stopped copy still answered");
+        assert!(second.revoked_tokens().is_revoked(jti).await.unwrap(), "the live copy lost it");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_disabled_trigger_hands_the_question_to_the_table() {
         let Some((first, _second, mut raw)) = two_processes().await else { return };

@@ -119,11 +119,11 @@ impl Application {
 
     /// Serves until SIGTERM/SIGINT (or the server handle stops it), then, with every
     /// request answered, leaves the database as a clean stop should (see
-    /// [`Database::checkpoint`]).
+    /// [`Database::shutdown`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        if let Err(error) = self.database.checkpoint().await {
-            tracing::warn!(error = &error as &dyn std::error::Error, "the database was not checkpointed at shutdown");
+        if let Err(error) = self.database.shutdown().await {
+            tracing::warn!(error = &error as &dyn std::error::Error, "the database was not shut down cleanly");
         }
         served
     }
