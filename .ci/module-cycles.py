@@ -7,7 +7,9 @@ A node is a source file (`a.rs`, `a/b.rs`; its `#[cfg(test)] mod tests` left out
 item that lives in `y` (`use crate::a::b::Item`, `super::Item`, `crate::a::f(...)` in
 code or macros). Re-exports are followed to the file that defines the item, and the
 re-export lines themselves (`pub use`, `pub(crate) use`, `mod`) are not edges: a parent
-that only gathers its children's items does not depend on them. Prints every circle
+that only gathers its children's items does not depend on them. Nor is a child's use of
+its parent's (or any ancestor's) items: a module and the files below it are one unit,
+so the circles found are between siblings and across the tree. Prints every circle
 and exits 1 if there is one, else prints the number of files and edges and exits 0.
 """
 
@@ -178,7 +180,8 @@ def edges(modules):
                     full = full[:-1]
                     rest = rest[1:]
                 target = resolve(modules, tuple(full) + tuple(rest))
-                if target.file != module.file:
+                # A child using its parent's items is part of the parent: not an edge.
+                if target.path != module.path[: len(target.path)]:
                     graph[module.file].add(target.file)
     return graph
 
