@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::task::TaskId;
+use crate::id::TaskId;
 
 /// A boxed error source, kept for logs and never shown to clients.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -83,6 +83,13 @@ impl fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+/// The value is not one of the allowed spellings of an enumeration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be one of {allowed}")]
+pub struct UnknownValue {
+    pub allowed: &'static str,
+}
 
 /// What a repository (a driven port) can report besides its documented results.
 ///

@@ -40,4 +40,20 @@ macro_rules! uuid_id {
     };
 }
 
-pub(crate) use uuid_id;
+uuid_id!(
+    /// A user's id; new ones are time-ordered (UUIDv7), so rows land at the end of indexes.
+    UserId,
+    uuid::Uuid::now_v7()
+);
+
+uuid_id!(
+    /// A task's id; new ones are time-ordered (UUIDv7), so rows land at the end of indexes.
+    TaskId,
+    uuid::Uuid::now_v7()
+);
+
+uuid_id!(
+    /// The id of one issued token (its `jti` claim): random, one per token.
+    TokenId,
+    uuid::Uuid::new_v4()
+);

@@ -10,5 +10,5 @@ pub mod time;
 pub mod user;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use error::{DomainError, FieldError, RepoError, ValidationErrors};
+pub use error::{DomainError, FieldError, RepoError, UnknownValue, ValidationErrors};
 pub use time::Timestamp;

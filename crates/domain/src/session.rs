@@ -3,17 +3,10 @@
 //! Tokens themselves are made and checked by an auth adapter; the domain only knows
 //! a token's id and expiry.
 
-use async_trait::async_trait;
-use uuid::Uuid;
-
+pub use crate::id::TokenId;
 use crate::user::{Email, UserId};
 use crate::{RepoError, Timestamp};
-
-crate::id::uuid_id!(
-    /// The id of one issued token (its `jti` claim): random, one per token.
-    TokenId,
-    Uuid::new_v4()
-);
+use async_trait::async_trait;
 
 /// The revocation list: ids of signed-out tokens, kept until the tokens expire.
 ///

@@ -2,24 +2,32 @@
 //! repository port and the use cases.
 
 mod change;
+mod content;
 pub mod cursor;
+mod filter;
 mod model;
+mod order;
 mod ports;
-pub mod query;
+mod query;
 mod recurrence;
 mod service;
+mod status;
+mod tags;
 
 pub use change::{Edit, NewTask, TaskPatch};
-pub use model::{
-    DescriptionError, Priority, Revision, Tag, TagError, Tags, TagsError, Task, TaskDescription, TaskId, TaskStatus,
-    TaskTitle, TitleError, UnknownValue,
-};
+pub use content::{DescriptionError, TaskDescription, TaskTitle, TitleError};
+pub use model::{Revision, Task};
+pub use status::{Priority, TaskStatus};
+pub use tags::{Tag, TagError, Tags, TagsError};
+
+pub use crate::error::UnknownValue;
+pub use crate::id::TaskId;
+pub use filter::{SearchTerm, SearchTermError, TaskFilter};
+pub use order::{Direction, SortKey, SortPosition, SortValue, TaskOrder};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockTaskRepository;
 pub use ports::{DUE_SOON, StatusCounts, TagCount, TaskChanges, TaskCounts, TaskRepository, TaskUpdate};
-pub use query::{
-    Direction, SearchTerm, SearchTermError, SortKey, SortPosition, SortValue, TaskFilter, TaskOrder, TaskQuery,
-};
+pub use query::TaskQuery;
 pub use recurrence::Recurrence;
 pub use service::{
     BulkCompleted, BulkDelete, ListRequest, MAX_BULK_IDS, MAX_PAGE_SIZE, MAX_REMINDERS, Statistics, TaskPage,

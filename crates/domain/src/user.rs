@@ -3,7 +3,8 @@
 mod model;
 mod ports;
 
-pub use model::{Email, EmailError, Password, PasswordError, PasswordHash, User, UserId, UserName, UserNameError};
+pub use crate::id::UserId;
+pub use model::{Email, EmailError, Password, PasswordError, PasswordHash, User, UserName, UserNameError};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockUserRepository;
 pub use ports::UserRepository;

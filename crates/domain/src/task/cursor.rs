@@ -7,8 +7,8 @@
 
 use uuid::Uuid;
 
-use super::query::{SortKey, SortPosition, SortValue, TaskFilter, TaskOrder};
 use super::{Priority, TaskId};
+use super::{SortKey, SortPosition, SortValue, TaskFilter, TaskOrder};
 use crate::Timestamp;
 
 const VERSION: u8 = 1;
@@ -215,7 +215,7 @@ mod base64url {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::query::Direction;
+    use crate::task::Direction;
     use crate::task::{Tag, TaskStatus};
 
     fn ts(text: &str) -> Timestamp {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::TimeDelta;
 
-use super::query::TaskQuery;
+use super::TaskQuery;
 use super::{Priority, Revision, Tag, Task, TaskId, TaskStatus};
 use crate::user::UserId;
 use crate::{RepoError, Timestamp};

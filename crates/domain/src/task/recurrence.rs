@@ -5,8 +5,8 @@ use std::str::FromStr;
 
 use chrono::{Months, TimeDelta};
 
-use super::model::UnknownValue;
 use crate::Timestamp;
+use crate::error::UnknownValue;
 
 /// How often a task comes back once completed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::change::{Edit, NewTask, TaskPatch};
 use super::cursor::{self, CursorError};
 use super::ports::{StatusCounts, TagCount, TaskChanges, TaskRepository, TaskUpdate};
-use super::query::{SearchTerm, TaskFilter, TaskOrder, TaskQuery};
 use super::{Priority, Tag, Task, TaskId, TaskStatus};
+use super::{SearchTerm, TaskFilter, TaskOrder, TaskQuery};
 use crate::user::UserId;
 use crate::{Clock, DomainError, RepoError, Timestamp, ValidationErrors};
 

@@ -3,16 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use uuid::Uuid;
-
 use crate::Timestamp;
+use crate::id::UserId;
 use crate::text::{char_count, has_nul};
-
-crate::id::uuid_id!(
-    /// A user's id; new ones are time-ordered (UUIDv7), so rows land at the end of indexes.
-    UserId,
-    Uuid::now_v7()
-);
 
 /// A normalised email address: trimmed, lowercased, at most 254 characters (RFC 5321).
 #[derive(Clone, PartialEq, Eq, Hash)]
