@@ -53,12 +53,15 @@ impl From<crate::HashError> for AuthError {
 }
 
 impl From<RepoError> for AuthError {
-    /// A conflict is only "email taken" where `register` says so; anywhere else it is a bug.
+    /// A duplicate is only "email taken" where `register` says so; anywhere else it is a
+    /// bug. A write that lost a race (the repositories already tried it once more) is
+    /// worth trying again later.
     fn from(error: RepoError) -> Self {
         match error {
             RepoError::Unavailable(source) => Self::Unavailable(source),
             RepoError::Internal(source) => Self::Internal(source),
-            conflict @ RepoError::Conflict(_) => Self::Internal(Box::new(conflict)),
+            conflict @ RepoError::Conflict(_) => Self::Unavailable(Box::new(conflict)),
+            duplicate @ RepoError::Duplicate(_) => Self::Internal(Box::new(duplicate)),
         }
     }
 }
@@ -73,9 +76,11 @@ mod tests {
     fn storage_errors_map_to_unavailable_and_internal() {
         assert!(matches!(AuthError::from(RepoError::Unavailable("down".into())), AuthError::Unavailable(_)));
         assert!(matches!(AuthError::from(RepoError::Internal("bug".into())), AuthError::Internal(_)));
-        let conflict = AuthError::from(RepoError::Conflict("race"));
-        assert!(matches!(conflict, AuthError::Internal(_)));
-        assert_eq!(conflict.source().map(ToString::to_string).as_deref(), Some("conflict: race"));
+        let duplicate = AuthError::from(RepoError::Duplicate("users.email"));
+        assert!(matches!(duplicate, AuthError::Internal(_)));
+        assert_eq!(duplicate.source().map(ToString::to_string).as_deref(), Some("already exists: users.email"));
+        let conflict = AuthError::from(RepoError::Conflict("deadlock"));
+        assert!(matches!(conflict, AuthError::Unavailable(_)));
     }
 
     #[test]

@@ -124,7 +124,7 @@ impl AuthService {
         let user = User { id: UserId::generate(), email, password_hash, name, created_at: now, updated_at: now };
         match self.users.insert(&user).await {
             Ok(()) => {}
-            Err(RepoError::Conflict(_)) => return Err(AuthError::EmailTaken),
+            Err(RepoError::Duplicate(_)) => return Err(AuthError::EmailTaken),
             Err(error) => return Err(error.into()),
         }
         self.session(user, now)

@@ -175,10 +175,20 @@ async fn register_stores_the_user_with_an_argon2id_hash_and_signs_them_in() {
 #[tokio::test]
 async fn register_with_a_taken_email_is_email_taken() {
     let mut users = MockUserRepository::new();
-    users.expect_insert().returning(|_| Err(RepoError::Conflict("users.email")));
+    users.expect_insert().returning(|_| Err(RepoError::Duplicate("users.email")));
     let h = harness(users, not_revoked());
     let error = h.service.register(email("ann@x.co"), Password::parse(PASSWORD).unwrap(), None).await.unwrap_err();
     assert!(matches!(error, AuthError::EmailTaken), "{error:?}");
+}
+
+#[tokio::test]
+async fn register_that_loses_a_race_is_unavailable_not_email_taken() {
+    // A serialization failure or a deadlock says nothing about the email.
+    let mut users = MockUserRepository::new();
+    users.expect_insert().returning(|_| Err(RepoError::Conflict("deadlock")));
+    let h = harness(users, not_revoked());
+    let error = h.service.register(email("ann@x.co"), Password::parse(PASSWORD).unwrap(), None).await.unwrap_err();
+    assert!(matches!(error, AuthError::Unavailable(_)), "{error:?}");
 }
 
 #[tokio::test]
@@ -588,9 +598,9 @@ async fn purge_forgets_revocations_past_the_leeway_and_failures_past_the_window(
 }
 
 #[tokio::test]
-async fn a_conflict_where_none_is_expected_is_internal() {
+async fn a_duplicate_where_none_is_expected_is_internal() {
     let mut revoked = MockRevokedTokenRepository::new();
-    revoked.expect_revoke().returning(|_, _, _| Err(RepoError::Conflict("unexpected")));
+    revoked.expect_revoke().returning(|_, _, _| Err(RepoError::Duplicate("unexpected")));
     let h = harness(users_with(vec![]), revoked);
     let principal = Principal { user_id: UserId::generate(), jti: TokenId::generate(), expires_at: at(T0) };
     let error = h.service.logout(&principal).await.unwrap_err();

@@ -60,12 +60,12 @@ impl TaskRepository for InMemoryTasks {
         Ok(())
     }
 
-    async fn delete_all(&self, user_id: UserId, ids: &[TaskId]) -> Result<u64, RepoError> {
+    async fn delete_all(&self, user_id: UserId, ids: &[TaskId]) -> Result<Option<u64>, RepoError> {
         let mut tasks = self.lock();
         if !ids.iter().all(|id| tasks.get(id).is_some_and(|t| t.user_id == user_id)) {
-            return Err(RepoError::Conflict("not all tasks exist"));
+            return Ok(None);
         }
-        Ok(ids.iter().filter(|id| tasks.remove(id).is_some()).count() as u64)
+        Ok(Some(ids.iter().filter(|id| tasks.remove(id).is_some()).count() as u64))
     }
 
     async fn delete_with_status(&self, user_id: UserId, status: TaskStatus) -> Result<u64, RepoError> {

@@ -96,8 +96,12 @@ pub struct UnknownValue {
 /// A missing row is never an error: lookups answer `Ok(None)`.
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
-    /// A uniqueness rule was broken (a taken email), or an optimistic write lost a race
-    /// (the row changed since it was read). Each port method says which.
+    /// A uniqueness rule was broken: what was to be stored exists already (a taken
+    /// email). Each port method says when.
+    #[error("already exists: {0}")]
+    Duplicate(&'static str),
+    /// A write lost a race with another writer (the row changed since it was read, a
+    /// serialization failure, a deadlock): nothing was written, and trying again may work.
     #[error("conflict: {0}")]
     Conflict(&'static str),
     /// The store cannot be reached or did not answer in time; retrying later may work.
@@ -147,6 +151,8 @@ impl From<RepoError> for DomainError {
     fn from(error: RepoError) -> Self {
         match error {
             RepoError::Conflict(_) => Self::Conflict,
+            // No task use case stores what may exist already: a bug.
+            duplicate @ RepoError::Duplicate(_) => Self::Internal(Box::new(duplicate)),
             RepoError::Unavailable(source) => Self::Unavailable(source),
             RepoError::Internal(source) => Self::Internal(source),
         }

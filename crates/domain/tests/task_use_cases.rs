@@ -643,7 +643,7 @@ mod delete {
         let user = UserId::generate();
         let id = TaskId::generate();
         let mut repo = MockTaskRepository::new();
-        repo.expect_delete_all().withf(move |u, ids| *u == user && ids == [id]).times(1).returning(|_, _| Ok(1));
+        repo.expect_delete_all().withf(move |u, ids| *u == user && ids == [id]).times(1).returning(|_, _| Ok(Some(1)));
         let (service, _) = service(repo);
 
         block_on(service.delete(user, id)).unwrap();
@@ -653,7 +653,7 @@ mod delete {
     fn deleting_a_missing_task_is_not_found_and_another_users_is_forbidden() {
         let other = UserId::generate();
         let mut repo = MockTaskRepository::new();
-        repo.expect_delete_all().returning(|_, _| Err(RepoError::Conflict("not all found")));
+        repo.expect_delete_all().returning(|_, _| Ok(None));
         let mut owners = vec![Ok(vec![(TaskId::generate(), other)]), Ok(vec![])];
         repo.expect_owners().returning(move |_| owners.pop().unwrap());
         let (service, _) = service(repo);
@@ -813,7 +813,7 @@ mod bulk {
         let theirs = stored(UserId::generate());
         let ghost = TaskId::generate();
         let mut repo = repo_with(vec![mine.clone(), theirs.clone()]);
-        repo.expect_delete_all().returning(|_, _| Err(RepoError::Conflict("not all found")));
+        repo.expect_delete_all().returning(|_, _| Ok(None));
         let (service, _) = service(repo);
 
         let missing =
@@ -829,7 +829,10 @@ mod bulk {
         let user = UserId::generate();
         let (a, b) = (TaskId::generate(), TaskId::generate());
         let mut repo = MockTaskRepository::new();
-        repo.expect_delete_all().withf(move |_, ids| ids == [a, b]).times(1).returning(|_, ids| Ok(ids.len() as u64));
+        repo.expect_delete_all()
+            .withf(move |_, ids| ids == [a, b])
+            .times(1)
+            .returning(|_, ids| Ok(Some(ids.len() as u64)));
         let (service, _) = service(repo);
 
         assert_eq!(block_on(service.bulk_delete(user, BulkDelete::Ids(vec![a, b, a, b]))).unwrap(), 2);

@@ -19,7 +19,7 @@ use todo_domain::user::UserId;
 use todo_domain::{RepoError, Timestamp};
 
 use crate::backend::{Cached, LoadRows as _, Pool, single, with_connection, with_writer};
-use crate::error::Error;
+use crate::error::{Error, once_more_on_conflict};
 use crate::rows::{TaskRow, join_tags, priority, status, task_columns, tasks_from};
 use crate::sql::{Id, Instant};
 
@@ -339,15 +339,20 @@ fn count(n: i64) -> u64 {
 #[async_trait]
 impl TaskRepository for Tasks {
     async fn insert(&self, task: &Task) -> Result<(), RepoError> {
-        let task = task.clone();
-        with_writer!(&self.pool, move |conn| {
-            if task.tags.is_empty() {
-                // One statement, atomic on its own: no transaction.
-                insert_task_row!(conn, &task);
-                return Ok(());
+        once_more_on_conflict(|| {
+            let task = task.clone();
+            async move {
+                with_writer!(&self.pool, move |conn| {
+                    if task.tags.is_empty() {
+                        // One statement, atomic on its own: no transaction.
+                        insert_task_row!(conn, &task);
+                        return Ok(());
+                    }
+                    conn.insert_with_tags(&task).await
+                })
             }
-            conn.insert_with_tags(&task).await
         })
+        .await
     }
 
     async fn get(&self, user_id: UserId, id: TaskId) -> Result<Option<Task>, RepoError> {
@@ -433,18 +438,24 @@ impl TaskRepository for Tasks {
         })
     }
 
-    async fn delete_all(&self, user_id: UserId, ids: &[TaskId]) -> Result<u64, RepoError> {
+    async fn delete_all(&self, user_id: UserId, ids: &[TaskId]) -> Result<Option<u64>, RepoError> {
         let ids = uuids(ids);
         with_writer!(&self.pool, move |conn| {
-            write_transaction!(conn, async |c| {
+            let deleted = write_transaction!(conn, async |c| {
                 let deleted = diesel::delete(
                     tasks::table.filter(tasks::user_id.eq(Id(user_id.as_uuid()))).filter(tasks::id.eq_any(&ids)),
                 )
                 .execute(&mut *c)
                 .await?;
-                if deleted == ids.len() { Ok(deleted as u64) } else { Err(Error::Conflict("not every task exists")) }
+                // Not all of them: roll back.
+                if deleted == ids.len() { Ok(deleted as u64) } else { Err(Error::Missing) }
             })
-            .await
+            .await;
+            match deleted {
+                Ok(deleted) => Ok(Some(deleted)),
+                Err(Error::Missing) => Ok(None),
+                Err(error) => Err(error),
+            }
         })
     }
 

@@ -7,7 +7,7 @@ use todo_domain::user::{Email, PasswordHash, User, UserId, UserName, UserReposit
 use todo_domain::{RepoError, Timestamp};
 
 use crate::backend::{LoadRows as _, Pool, with_connection, with_writer};
-use crate::error::Error;
+use crate::error::{Error, once_more_on_conflict};
 use crate::rows::{UserRow, user_columns};
 use crate::sql::{Id, Instant};
 
@@ -19,13 +19,9 @@ impl Users {
     pub(crate) fn new(pool: Pool) -> Self {
         Self { pool }
     }
-}
 
-#[async_trait]
-impl UserRepository for Users {
-    async fn insert(&self, user: &User) -> Result<(), RepoError> {
-        let user = user.clone();
-        let result = with_writer!(&self.pool, move |conn| {
+    async fn insert_once(&self, user: User) -> Result<(), RepoError> {
+        with_writer!(&self.pool, move |conn| {
             diesel::insert_into(users::table)
                 .values((
                     users::id.eq(Id(user.id.as_uuid())),
@@ -38,10 +34,17 @@ impl UserRepository for Users {
                 .execute(conn)
                 .await?;
             Ok(())
-        });
+        })
+    }
+}
+
+#[async_trait]
+impl UserRepository for Users {
+    async fn insert(&self, user: &User) -> Result<(), RepoError> {
+        let result = once_more_on_conflict(|| self.insert_once(user.clone())).await;
         // The only unique column besides the fresh id is the email.
         result.map_err(|error| match error {
-            RepoError::Conflict(_) => RepoError::Conflict("email already registered"),
+            RepoError::Duplicate(_) => RepoError::Duplicate("email already registered"),
             other => other,
         })
     }

@@ -112,11 +112,10 @@ pub trait TaskRepository: Send + Sync {
     /// is no longer at its `expected` revision (or no longer exists).
     async fn apply(&self, user_id: UserId, changes: &TaskChanges) -> Result<(), RepoError>;
 
-    /// Deletes every one of the user's tasks among `ids`, in one transaction.
-    ///
-    /// MUST return `Err(RepoError::Conflict)` and delete nothing when any of `ids`
-    /// is not (or no longer) one of the user's tasks. Returns the count deleted.
-    async fn delete_all(&self, user_id: UserId, ids: &[TaskId]) -> Result<u64, RepoError>;
+    /// Deletes every one of the user's tasks among `ids`, in one transaction, and
+    /// returns how many that was; `Ok(None)`, and nothing deleted, when any of `ids` is
+    /// not (or no longer) one of the user's tasks.
+    async fn delete_all(&self, user_id: UserId, ids: &[TaskId]) -> Result<Option<u64>, RepoError>;
 
     /// Deletes all of the user's tasks in `status`; returns how many.
     async fn delete_with_status(&self, user_id: UserId, status: TaskStatus) -> Result<u64, RepoError>;

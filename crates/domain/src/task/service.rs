@@ -136,10 +136,9 @@ impl TaskService {
 
     /// Deletes the task for good (only this occurrence of a recurring task).
     pub async fn delete(&self, user_id: UserId, id: TaskId) -> Result<(), DomainError> {
-        match self.tasks.delete_all(user_id, &[id]).await {
-            Ok(_) => Ok(()),
-            Err(RepoError::Conflict(_)) => Err(self.miss(user_id, id).await),
-            Err(error) => Err(error.into()),
+        match self.tasks.delete_all(user_id, &[id]).await? {
+            Some(_) => Ok(()),
+            None => Err(self.miss(user_id, id).await),
         }
     }
 
@@ -183,17 +182,14 @@ impl TaskService {
             BulkDelete::Ids(ids) => distinct_bulk_ids(ids)?,
         };
         for _ in 0..MAX_ATTEMPTS {
-            match self.tasks.delete_all(user_id, &ids).await {
-                Ok(deleted) => return Ok(deleted),
-                Err(RepoError::Conflict(_)) => {
-                    let found = self.tasks.get_many(user_id, &ids).await?;
-                    if found.len() < ids.len() {
-                        return Err(self.bulk_miss(&ids, &found).await);
-                    }
-                    // Every task is there again: a concurrent change; try once more.
-                }
-                Err(error) => return Err(error.into()),
+            if let Some(deleted) = self.tasks.delete_all(user_id, &ids).await? {
+                return Ok(deleted);
             }
+            let found = self.tasks.get_many(user_id, &ids).await?;
+            if found.len() < ids.len() {
+                return Err(self.bulk_miss(&ids, &found).await);
+            }
+            // Every task is there again: a concurrent change; try once more.
         }
         Err(DomainError::Conflict)
     }

@@ -11,7 +11,7 @@ use crate::{RepoError, Timestamp};
 pub trait UserRepository: Send + Sync {
     /// Stores a new user.
     ///
-    /// MUST return `Err(RepoError::Conflict)` when a user with the same email exists
+    /// MUST return `Err(RepoError::Duplicate)` when a user with the same email exists
     /// (emails are stored normalised, so this compares them case-insensitively).
     async fn insert(&self, user: &User) -> Result<(), RepoError>;
 
