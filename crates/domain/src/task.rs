@@ -10,6 +10,7 @@ mod order;
 mod ports;
 mod query;
 mod recurrence;
+mod request;
 mod service;
 mod status;
 mod tags;
@@ -29,7 +30,8 @@ pub use ports::MockTaskRepository;
 pub use ports::{DUE_SOON, StatusCounts, TagCount, TaskChanges, TaskCounts, TaskRepository, TaskUpdate};
 pub use query::TaskQuery;
 pub use recurrence::Recurrence;
-pub use service::{
-    BulkCompleted, BulkDelete, ListRequest, MAX_BULK_IDS, MAX_PAGE_SIZE, MAX_REMINDERS, Statistics, TaskPage,
-    TaskService,
+pub use request::{
+    BulkCompleted, BulkDelete, BulkIds, BulkIdsError, ListRequest, MAX_REMINDERS, PageSize, PageSizeError, Statistics,
+    TaskPage,
 };
+pub use service::TaskService;

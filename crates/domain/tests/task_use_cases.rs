@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use chrono::TimeDelta;
 use pollster::block_on;
 use todo_domain::task::{
-    BulkDelete, Direction, ListRequest, MockTaskRepository, NewTask, Priority, Recurrence, Revision, SortKey,
-    StatusCounts, Tag, Tags, Task, TaskChanges, TaskCounts, TaskDescription, TaskId, TaskOrder, TaskPatch, TaskService,
-    TaskStatus, TaskTitle,
+    BulkDelete, BulkIds, Direction, ListRequest, MockTaskRepository, NewTask, PageSize, Priority, Recurrence, Revision,
+    SortKey, StatusCounts, Tag, Tags, Task, TaskChanges, TaskCounts, TaskDescription, TaskId, TaskOrder, TaskPatch,
+    TaskService, TaskStatus, TaskTitle,
 };
 use todo_domain::user::UserId;
 use todo_domain::{DomainError, FieldError, FixedClock, RepoError, Timestamp};
@@ -62,6 +62,14 @@ fn validation_fields(error: DomainError) -> Vec<String> {
         DomainError::Validation(errors) => errors.fields().iter().map(|e| e.field.to_string()).collect(),
         other => panic!("expected a validation error, got {other:?}"),
     }
+}
+
+fn bulk(ids: &[TaskId]) -> BulkIds {
+    BulkIds::new(ids.to_vec()).unwrap()
+}
+
+fn page(size: u32) -> PageSize {
+    PageSize::try_from(size).unwrap()
 }
 
 fn unavailable() -> RepoError {
@@ -682,19 +690,6 @@ mod bulk {
     }
 
     #[test]
-    fn bulk_complete_needs_1_to_1000_ids() {
-        let (service, _) = service(MockTaskRepository::new());
-
-        let none = block_on(service.bulk_complete(UserId::generate(), vec![])).unwrap_err();
-        let too_many =
-            block_on(service.bulk_complete(UserId::generate(), (0..1001).map(|_| TaskId::generate()).collect()))
-                .unwrap_err();
-
-        assert_eq!(validation_fields(none), ["task_ids"]);
-        assert_eq!(validation_fields(too_many), ["task_ids"]);
-    }
-
-    #[test]
     fn bulk_complete_counts_duplicates_once_and_completes_all_in_one_write() {
         let user = UserId::generate();
         let (a, b) = (stored(user), stored(user));
@@ -702,7 +697,7 @@ mod bulk {
         let applied = record_applies(&mut repo, vec![]);
         let (service, _) = service(repo);
 
-        let done = block_on(service.bulk_complete(user, vec![a.id, b.id, a.id])).unwrap();
+        let done = block_on(service.bulk_complete(user, bulk(&[a.id, b.id, a.id]))).unwrap();
 
         assert_eq!((done.updated, done.created), (2, 0));
         let applied = applied.lock().unwrap();
@@ -726,7 +721,7 @@ mod bulk {
         let applied = record_applies(&mut repo, vec![]);
         let (service, _) = service(repo);
 
-        let done = block_on(service.bulk_complete(user, vec![done_before.id, pending.id])).unwrap();
+        let done = block_on(service.bulk_complete(user, bulk(&[done_before.id, pending.id]))).unwrap();
 
         assert_eq!(done.updated, 2);
         let applied = applied.lock().unwrap();
@@ -742,7 +737,7 @@ mod bulk {
         let applied = record_applies(&mut repo, vec![]);
         let (service, _) = service(repo);
 
-        let done = block_on(service.bulk_complete(user, vec![recurring.id, plain.id])).unwrap();
+        let done = block_on(service.bulk_complete(user, bulk(&[recurring.id, plain.id]))).unwrap();
 
         assert_eq!((done.updated, done.created), (2, 1));
         let applied = applied.lock().unwrap();
@@ -760,7 +755,7 @@ mod bulk {
         repo.expect_apply().never();
         let (service, _) = service(repo);
 
-        let error = block_on(service.bulk_complete(user, vec![mine.id, theirs.id, ghost])).unwrap_err();
+        let error = block_on(service.bulk_complete(user, bulk(&[mine.id, theirs.id, ghost]))).unwrap_err();
 
         // Missing wins over forbidden (404 before 403).
         assert!(matches!(&error, DomainError::MissingTasks(ids) if *ids == [ghost]), "{error:?}");
@@ -775,7 +770,7 @@ mod bulk {
         repo.expect_apply().never();
         let (service, _) = service(repo);
 
-        let error = block_on(service.bulk_complete(user, vec![mine.id, theirs.id])).unwrap_err();
+        let error = block_on(service.bulk_complete(user, bulk(&[mine.id, theirs.id]))).unwrap_err();
 
         assert!(matches!(&error, DomainError::ForbiddenTasks(ids) if *ids == [theirs.id]), "{error:?}");
     }
@@ -788,7 +783,7 @@ mod bulk {
         let applied = record_applies(&mut repo, vec![Err(RepoError::Conflict("stale revision")), Ok(())]);
         let (service, _) = service(repo);
 
-        let done = block_on(service.bulk_complete(user, vec![task.id])).unwrap();
+        let done = block_on(service.bulk_complete(user, bulk(&[task.id]))).unwrap();
 
         assert_eq!(done.updated, 1);
         assert_eq!(applied.lock().unwrap().len(), 2);
@@ -817,8 +812,8 @@ mod bulk {
         let (service, _) = service(repo);
 
         let missing =
-            block_on(service.bulk_delete(user, BulkDelete::Ids(vec![mine.id, ghost, theirs.id]))).unwrap_err();
-        let forbidden = block_on(service.bulk_delete(user, BulkDelete::Ids(vec![mine.id, theirs.id]))).unwrap_err();
+            block_on(service.bulk_delete(user, BulkDelete::Ids(bulk(&[mine.id, ghost, theirs.id])))).unwrap_err();
+        let forbidden = block_on(service.bulk_delete(user, BulkDelete::Ids(bulk(&[mine.id, theirs.id])))).unwrap_err();
 
         assert!(matches!(&missing, DomainError::MissingTasks(ids) if *ids == [ghost]), "{missing:?}");
         assert!(matches!(&forbidden, DomainError::ForbiddenTasks(ids) if *ids == [theirs.id]), "{forbidden:?}");
@@ -835,7 +830,7 @@ mod bulk {
             .returning(|_, ids| Ok(Some(ids.len() as u64)));
         let (service, _) = service(repo);
 
-        assert_eq!(block_on(service.bulk_delete(user, BulkDelete::Ids(vec![a, b, a, b]))).unwrap(), 2);
+        assert_eq!(block_on(service.bulk_delete(user, BulkDelete::Ids(bulk(&[a, b, a, b])))).unwrap(), 2);
     }
 }
 
@@ -870,15 +865,6 @@ mod list {
     }
 
     #[test]
-    fn limit_must_be_1_to_1000() {
-        for limit in [0, 1001] {
-            let (service, _) = service(MockTaskRepository::new());
-            let request = ListRequest { limit: Some(limit), ..ListRequest::default() };
-            assert_eq!(validation_fields(block_on(service.list(UserId::generate(), request)).unwrap_err()), ["limit"]);
-        }
-    }
-
-    #[test]
     fn the_default_is_newest_first_up_to_1000_with_one_extra_row_to_detect_more() {
         let user = UserId::generate();
         let mut repo = MockTaskRepository::new();
@@ -908,7 +894,7 @@ mod list {
         let mut cursor = None;
         for _ in 0..10 {
             let page =
-                block_on(service.list(user, ListRequest { limit: Some(3), cursor, ..ListRequest::default() })).unwrap();
+                block_on(service.list(user, ListRequest { limit: page(3), cursor, ..ListRequest::default() })).unwrap();
             assert_eq!(page.total, 7);
             seen.extend(page.tasks.iter().map(|t| t.id));
             cursor = page.next_cursor;
@@ -928,7 +914,7 @@ mod list {
         let user = UserId::generate();
         let (service, _) = service(repo_over(tasks_of(user, 3)));
 
-        let page = block_on(service.list(user, ListRequest { limit: Some(3), ..ListRequest::default() })).unwrap();
+        let page = block_on(service.list(user, ListRequest { limit: page(3), ..ListRequest::default() })).unwrap();
 
         assert_eq!((page.tasks.len(), page.next_cursor), (3, None));
     }
@@ -937,7 +923,7 @@ mod list {
     fn a_cursor_used_with_a_different_query_is_refused() {
         let user = UserId::generate();
         let (service, _) = service(repo_over(tasks_of(user, 5)));
-        let first = block_on(service.list(user, ListRequest { limit: Some(2), ..ListRequest::default() })).unwrap();
+        let first = block_on(service.list(user, ListRequest { limit: page(2), ..ListRequest::default() })).unwrap();
         let cursor = first.next_cursor.clone();
 
         for other in [
@@ -950,7 +936,7 @@ mod list {
             assert_eq!(validation_fields(error), ["cursor"]);
         }
         // The limit may change between pages.
-        assert!(block_on(service.list(user, ListRequest { limit: Some(1), cursor, ..ListRequest::default() })).is_ok());
+        assert!(block_on(service.list(user, ListRequest { limit: page(1), cursor, ..ListRequest::default() })).is_ok());
     }
 
     #[test]

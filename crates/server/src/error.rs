@@ -15,6 +15,7 @@ use todo_domain::task::TaskId;
 use todo_domain::{DomainError, FieldError, ValidationErrors};
 use uuid::Uuid;
 
+use crate::limits::{MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_URI_BYTES};
 use crate::telemetry::RequestId;
 
 /// An error response: status, stable code, a sentence for people, and details.
@@ -65,12 +66,20 @@ impl ApiError {
     }
 
     pub fn payload_too_large() -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "the request body is larger than 65536 bytes")
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        )
     }
 
     /// 414: the request target is longer than the server reads.
     pub fn uri_too_long() -> Self {
-        Self::new(StatusCode::URI_TOO_LONG, "MALFORMED_REQUEST", "the request URI is longer than 8192 bytes")
+        Self::new(
+            StatusCode::URI_TOO_LONG,
+            "MALFORMED_REQUEST",
+            format!("the request URI is longer than {MAX_URI_BYTES} bytes"),
+        )
     }
 
     /// 431: the request's headers are larger than the server reads.
@@ -78,7 +87,7 @@ impl ApiError {
         Self::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "MALFORMED_REQUEST",
-            "the request headers are larger than 16384 bytes",
+            format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"),
         )
     }
 

@@ -4,6 +4,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod json;
 pub mod limits;
 pub mod openapi;

@@ -1,34 +1,15 @@
-//! Limits on the request head, below the HTTP layer's own (a 64 KiB URI, a 128 KiB
-//! head): a long URI or a pile of headers costs memory and parsing on every hop, and
-//! nothing in the API needs more.
+//! The server's limits on requests, in one place: the body, the time to send it, and
+//! the request head, below the HTTP layer's own (a 64 KiB URI, a 128 KiB head): a long
+//! URI or a pile of headers costs memory and parsing on every hop, and nothing in the
+//! API needs more. (Limits on values are the domain's: `todo_domain`.)
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use std::time::Duration;
 
-use crate::error::ApiError;
-
+/// The largest request body accepted (64 KiB).
+pub const MAX_BODY_BYTES: usize = 65_536;
+/// How long a client may take to send its body.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest request target served (path and query).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// The most header bytes (names and values) served.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
-
-/// Middleware: 414 past [`MAX_URI_BYTES`], 431 past [`MAX_HEADER_BYTES`].
-pub async fn request_limits(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let uri_bytes = request.uri().path_and_query().map_or(0, |target| target.as_str().len());
-    let header_bytes: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
-    let refusal = if uri_bytes > MAX_URI_BYTES {
-        Some(ApiError::uri_too_long())
-    } else if header_bytes > MAX_HEADER_BYTES {
-        Some(ApiError::headers_too_large())
-    } else {
-        None
-    };
-    match refusal {
-        Some(error) => Ok(request.error_response(error).map_into_right_body()),
-        None => Ok(next.call(request).await?.map_into_left_body()),
-    }
-}

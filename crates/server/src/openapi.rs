@@ -9,6 +9,10 @@
 mod patterns;
 
 use serde_json::{Map, Value, json};
+use todo_domain::task::{BulkIds, PageSize, SearchTerm, Tag, Tags, TaskDescription, TaskTitle};
+use todo_domain::user::{Email, Password, UserName};
+
+use crate::limits::MAX_BODY_BYTES;
 
 /// Turns paperclip's v3 document into the published one.
 pub fn finish(mut document: Value) -> Value {
@@ -195,28 +199,36 @@ fn set_nullable(property: &mut Value) {
     }
 }
 
-/// The contract's rules on individual values. Request strings carry patterns that say
-/// exactly what the server accepts (trimming included); response strings, already
-/// normalised, carry plain lengths.
+/// The contract's rules on individual values, all read from the domain's own. Request
+/// strings carry patterns that say exactly what the server accepts (trimming included);
+/// response strings, already normalised, carry plain lengths.
 fn constrain(schema: &str, property: &str, value: &mut Value) {
     let rules: Value = match (schema, property) {
-        ("CreateTask" | "UpdateTask", "title") => json!({"minLength": 1, "pattern": patterns::text(1, 500)}),
-        ("CreateTask" | "UpdateTask", "description") => json!({"pattern": patterns::text(0, 10_000)}),
-        ("Task", "title") => json!({"minLength": 1, "maxLength": 500}),
-        ("Task", "description") => json!({"maxLength": 10_000}),
-        // At most 10 entries as sent; duplicates (after lowercasing) are dropped.
-        ("CreateTask" | "UpdateTask", "tags") => {
-            json!({"maxItems": 10, "items": {"type": "string", "minLength": 1, "pattern": patterns::tag()}})
+        ("CreateTask" | "UpdateTask", "title") => {
+            json!({"minLength": 1, "pattern": patterns::text(1, TaskTitle::MAX_CHARS)})
         }
-        ("Task", "tags") => json!({"maxItems": 10, "items": {"type": "string", "minLength": 1, "maxLength": 50}}),
-        ("BulkComplete" | "BulkDelete", "task_ids") => json!({"minItems": 1, "maxItems": 1000}),
+        ("CreateTask" | "UpdateTask", "description") => {
+            json!({"pattern": patterns::text(0, TaskDescription::MAX_CHARS)})
+        }
+        ("Task", "title") => json!({"minLength": 1, "maxLength": TaskTitle::MAX_CHARS}),
+        ("Task", "description") => json!({"maxLength": TaskDescription::MAX_CHARS}),
+        // Counted after lowercasing and dropping duplicates, which no schema can say.
+        ("CreateTask" | "UpdateTask", "tags") => json!({
+            "description": format!("At most {} distinct tags once lowercased; duplicates are dropped.", Tags::MAX),
+            "items": {"type": "string", "minLength": 1, "pattern": patterns::tag()},
+        }),
+        ("Task", "tags") => json!({
+            "maxItems": Tags::MAX,
+            "items": {"type": "string", "minLength": 1, "maxLength": Tag::MAX_CHARS},
+        }),
+        ("BulkComplete" | "BulkDelete", "task_ids") => json!({"minItems": 1, "maxItems": BulkIds::MAX}),
         // The format lets generators start from real addresses; the pattern decides.
-        ("Register", "email") => json!({"format": "email", "minLength": 3, "pattern": patterns::email()}),
-        ("Register", "password") => json!({"minLength": 8, "pattern": patterns::password()}),
-        ("Register", "name") => json!({"pattern": patterns::text(0, 255)}),
+        ("Register", "email") => json!({"format": "email", "pattern": patterns::email()}),
+        ("Register", "password") => json!({"minLength": Password::MIN_CHARS, "pattern": patterns::password()}),
+        ("Register", "name") => json!({"pattern": patterns::text(0, UserName::MAX_CHARS)}),
         ("Login", "email" | "password") => json!({"pattern": patterns::no_nul()}),
-        ("UserInfo", "email") => json!({"format": "email", "maxLength": 254}),
-        ("UserInfo", "name") => json!({"minLength": 1, "maxLength": 255}),
+        ("UserInfo", "email") => json!({"format": "email", "maxLength": Email::MAX_CHARS}),
+        ("UserInfo", "name") => json!({"minLength": 1, "maxLength": UserName::MAX_CHARS}),
         ("Statistics", "completion_rate") => json!({"minimum": 0, "maximum": 1}),
         ("AuthResponse", "token_type") => json!({"enum": ["bearer"]}),
         ("Health", "status") | ("Ready", "database") => json!({"enum": ["ok"]}),
@@ -263,8 +275,8 @@ fn route(method: &str, path: &str) -> Route {
     }
 }
 
-fn describe(status: u16) -> &'static str {
-    match status {
+fn describe(status: u16) -> String {
+    let text = match status {
         400 => {
             "MALFORMED_REQUEST: the body is empty, not a JSON object, or not sent as application/json \
                 (EMAIL_ALREADY_REGISTERED on registration)"
@@ -275,7 +287,7 @@ fn describe(status: u16) -> &'static str {
                 (bulk routes: details.forbidden_ids)"
         }
         404 => "NOT_FOUND: no such task (bulk routes: details.missing_ids)",
-        413 => "PAYLOAD_TOO_LARGE: the body is over 65,536 bytes",
+        413 => return format!("PAYLOAD_TOO_LARGE: the body is over {MAX_BODY_BYTES} bytes"),
         422 => "VALIDATION_ERROR: one details entry per bad field or parameter",
         429 => "RATE_LIMITED: too many failed logins for this email; see Retry-After",
         500 => "INTERNAL_ERROR",
@@ -284,7 +296,8 @@ fn describe(status: u16) -> &'static str {
                 passwords are waiting to be hashed, with Retry-After"
         }
         _ => "error",
-    }
+    };
+    text.to_owned()
 }
 
 fn header(description: &str, schema: Value) -> Value {
@@ -370,7 +383,7 @@ fn patch_parameter(parameter: &mut Value) {
         ),
         "q" => (
             "Tasks whose title or description contains this text, compared after Unicode lowercasing.",
-            json!({"type": "string", "minLength": 1, "pattern": patterns::text(1, 200)}),
+            json!({"type": "string", "minLength": 1, "pattern": patterns::text(1, SearchTerm::MAX_CHARS)}),
         ),
         "priority" => (
             "One or more of low, medium, high, comma-separated.",
@@ -391,7 +404,10 @@ fn patch_parameter(parameter: &mut Value) {
             "asc or desc; default desc for created_at, updated_at and priority, asc for due_at and title.",
             json!({"type": "string", "enum": ["asc", "desc"]}),
         ),
-        "limit" => ("Page size, 1 to 1000 (default 1000).", json!({"type": "integer", "minimum": 1, "maximum": 1000})),
+        "limit" => (
+            "Page size (default: the maximum).",
+            json!({"type": "integer", "minimum": 1, "maximum": PageSize::MAX.get()}),
+        ),
         "cursor" => ("next_cursor of the previous page of the same query.", json!({"type": "string", "minLength": 1})),
         _ => return,
     };

@@ -215,7 +215,7 @@ pub fn app(
         .with_json_spec_at("/openapi.json")
         .with_swagger_ui_at("/docs")
         .default_service(actix_web::web::to(no_such_route))
-        .wrap(from_fn(crate::limits::request_limits))
+        .wrap(from_fn(crate::guard::request_limits))
         .wrap(cors(&cors_origins))
         .wrap(from_fn(contract_errors))
         .wrap(from_fn(request_id))

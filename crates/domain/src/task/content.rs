@@ -6,7 +6,7 @@ use crate::text::{char_count, has_nul};
 
 /// Defines a trimmed, length-limited text value type with its error.
 macro_rules! bounded_text {
-    ($(#[$meta:meta])* $name:ident, $error:ident, empty_ok = $empty_ok:literal, max = $max:literal, max_message = $too_long:literal) => {
+    ($(#[$meta:meta])* $name:ident, $error:ident, empty_ok = $empty_ok:literal, max = $max:literal) => {
         $(#[$meta])*
         #[derive(Clone, PartialEq, Eq, Hash)]
         #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -17,7 +17,7 @@ macro_rules! bounded_text {
         pub enum $error {
             #[error("must not be empty")]
             Empty,
-            #[error($too_long)]
+            #[error("must be at most {} characters", $name::MAX_CHARS)]
             TooLong,
             #[error("must not contain the character U+0000")]
             Nul,
@@ -86,12 +86,12 @@ macro_rules! bounded_text {
 
 bounded_text!(
     /// A task's title: trimmed, 1 to 500 characters.
-    TaskTitle, TitleError, empty_ok = false, max = 500, max_message = "must be at most 500 characters"
+    TaskTitle, TitleError, empty_ok = false, max = 500
 );
 
 bounded_text!(
     /// A task's description: trimmed, at most 10,000 characters (may be empty).
-    TaskDescription, DescriptionError, empty_ok = true, max = 10_000, max_message = "must be at most 10000 characters"
+    TaskDescription, DescriptionError, empty_ok = true, max = 10_000
 );
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub struct SearchTerm(String);
 pub enum SearchTermError {
     #[error("must not be empty")]
     Empty,
-    #[error("must be at most 200 characters")]
+    #[error("must be at most {} characters", SearchTerm::MAX_CHARS)]
     TooLong,
     #[error("must not contain the character U+0000")]
     Nul,

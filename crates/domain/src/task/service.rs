@@ -5,84 +5,16 @@ use std::sync::Arc;
 
 use super::change::{Edit, NewTask, TaskPatch};
 use super::cursor::{self, CursorError};
-use super::ports::{StatusCounts, TagCount, TaskChanges, TaskRepository, TaskUpdate};
-use super::{Priority, Tag, Task, TaskId, TaskStatus};
-use super::{SearchTerm, TaskFilter, TaskOrder, TaskQuery};
+use super::ports::{TagCount, TaskChanges, TaskRepository, TaskUpdate};
+use super::request::{BulkCompleted, BulkDelete, BulkIds, ListRequest, MAX_REMINDERS, Statistics, TaskPage};
+use super::{Task, TaskFilter, TaskId, TaskQuery, TaskStatus};
 use crate::user::UserId;
-use crate::{Clock, DomainError, RepoError, Timestamp, ValidationErrors};
+use crate::{Clock, DomainError, RepoError, ValidationErrors};
 
 /// How often a write that lost a race to a concurrent writer is tried again before
 /// giving up with [`DomainError::Conflict`]. Every lost race means another writer won,
 /// so this bounds the wait without ever spinning idle.
 const MAX_ATTEMPTS: usize = 64;
-
-/// The most ids one bulk request may name.
-pub const MAX_BULK_IDS: usize = 1000;
-/// The most tasks one page holds, and the default page size.
-pub const MAX_PAGE_SIZE: u32 = 1000;
-/// The most reminders one request returns.
-pub const MAX_REMINDERS: u32 = 100;
-
-/// A listing request as a client makes it, already parsed into domain values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListRequest {
-    pub status: Option<TaskStatus>,
-    pub search: Option<SearchTerm>,
-    pub priorities: Vec<Priority>,
-    pub tags: Vec<Tag>,
-    pub due_after: Option<Timestamp>,
-    pub due_before: Option<Timestamp>,
-    /// Only `Pending` tasks whose `due_at` has passed.
-    pub overdue: bool,
-    pub order: TaskOrder,
-    /// 1 to [`MAX_PAGE_SIZE`]; `None` is the maximum.
-    pub limit: Option<u32>,
-    /// A `next_cursor` of an earlier page of the same query.
-    pub cursor: Option<String>,
-}
-
-/// One page of a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskPage {
-    pub tasks: Vec<Task>,
-    /// Tasks matching the filter, over all pages.
-    pub total: u64,
-    /// All of the user's tasks by status, whatever the filter.
-    pub counts: StatusCounts,
-    /// Where the next page starts; `None` on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// What a bulk delete removes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BulkDelete {
-    Ids(Vec<TaskId>),
-    Status(TaskStatus),
-}
-
-/// The answer of a bulk completion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BulkCompleted {
-    /// Distinct ids named (all are `Completed` now).
-    pub updated: u64,
-    /// Next occurrences of recurring tasks created.
-    pub created: u64,
-}
-
-/// A user's statistics.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Statistics {
-    pub total: u64,
-    pub pending: u64,
-    pub completed: u64,
-    /// `completed / total`, 0 without tasks.
-    pub completion_rate: f64,
-    pub overdue: u64,
-    pub due_next_24h: u64,
-    pub pending_low: u64,
-    pub pending_medium: u64,
-    pub pending_high: u64,
-}
 
 /// The task use cases, over a task repository and a clock.
 ///
@@ -144,12 +76,12 @@ impl TaskService {
 
     /// Completes every named task, all or nothing: `MissingTasks` when any does not
     /// exist, else `ForbiddenTasks` when any is someone else's, and then nothing changed.
-    pub async fn bulk_complete(&self, user_id: UserId, ids: Vec<TaskId>) -> Result<BulkCompleted, DomainError> {
-        let ids = distinct_bulk_ids(ids)?;
+    pub async fn bulk_complete(&self, user_id: UserId, ids: BulkIds) -> Result<BulkCompleted, DomainError> {
+        let ids = ids.as_slice();
         for _ in 0..MAX_ATTEMPTS {
-            let found = self.tasks.get_many(user_id, &ids).await?;
+            let found = self.tasks.get_many(user_id, ids).await?;
             if found.len() < ids.len() {
-                return Err(self.bulk_miss(&ids, &found).await);
+                return Err(self.bulk_miss(ids, &found).await);
             }
             let now = self.clock.now();
             let mut changes = TaskChanges::default();
@@ -177,17 +109,17 @@ impl TaskService {
     /// Deletes the named tasks (all or nothing, like [`bulk_complete`](Self::bulk_complete))
     /// or all tasks in a status. Returns how many were deleted.
     pub async fn bulk_delete(&self, user_id: UserId, what: BulkDelete) -> Result<u64, DomainError> {
-        let ids = match what {
-            BulkDelete::Status(status) => return Ok(self.tasks.delete_with_status(user_id, status).await?),
-            BulkDelete::Ids(ids) => distinct_bulk_ids(ids)?,
+        let ids = match &what {
+            BulkDelete::Status(status) => return Ok(self.tasks.delete_with_status(user_id, *status).await?),
+            BulkDelete::Ids(ids) => ids.as_slice(),
         };
         for _ in 0..MAX_ATTEMPTS {
-            if let Some(deleted) = self.tasks.delete_all(user_id, &ids).await? {
+            if let Some(deleted) = self.tasks.delete_all(user_id, ids).await? {
                 return Ok(deleted);
             }
-            let found = self.tasks.get_many(user_id, &ids).await?;
+            let found = self.tasks.get_many(user_id, ids).await?;
             if found.len() < ids.len() {
-                return Err(self.bulk_miss(&ids, &found).await);
+                return Err(self.bulk_miss(ids, &found).await);
             }
             // Every task is there again: a concurrent change; try once more.
         }
@@ -198,10 +130,7 @@ impl TaskService {
     pub async fn list(&self, user_id: UserId, request: ListRequest) -> Result<TaskPage, DomainError> {
         let ListRequest { status, search, priorities, tags, due_after, due_before, overdue, order, limit, cursor } =
             request;
-        let limit = limit.unwrap_or(MAX_PAGE_SIZE);
-        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-            return Err(ValidationErrors::single("limit", format!("must be between 1 and {MAX_PAGE_SIZE}")).into());
-        }
+        let limit = limit.get();
         let now = self.clock.now();
         let filter =
             TaskFilter { status, search, priorities, tags, due_after, due_before, overdue_at: overdue.then_some(now) }
@@ -300,13 +229,4 @@ impl TaskService {
         let (forbidden, missing): (Vec<TaskId>, Vec<TaskId>) = absent.into_iter().partition(|id| owned.contains(id));
         if missing.is_empty() { DomainError::ForbiddenTasks(forbidden) } else { DomainError::MissingTasks(missing) }
     }
-}
-
-/// The distinct ids of a bulk request, in the order given: 1 to [`MAX_BULK_IDS`] of them.
-fn distinct_bulk_ids(ids: Vec<TaskId>) -> Result<Vec<TaskId>, ValidationErrors> {
-    if ids.is_empty() || ids.len() > MAX_BULK_IDS {
-        return Err(ValidationErrors::single("task_ids", format!("must hold 1 to {MAX_BULK_IDS} ids")));
-    }
-    let mut seen = HashSet::with_capacity(ids.len());
-    Ok(ids.into_iter().filter(|id| seen.insert(*id)).collect())
 }

@@ -14,7 +14,7 @@ pub struct Tag(String);
 pub enum TagError {
     #[error("must not be empty")]
     Empty,
-    #[error("must be at most 50 characters")]
+    #[error("must be at most {} characters", Tag::MAX_CHARS)]
     TooLong,
     #[error("must not contain a comma")]
     Comma,
@@ -89,7 +89,7 @@ pub struct Tags(Vec<Tag>);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TagsError {
-    #[error("must hold at most 10 tags")]
+    #[error("must hold at most {} tags", Tags::MAX)]
     TooMany,
 }
 

@@ -17,7 +17,7 @@ pub struct Email(String);
 pub enum EmailError {
     #[error("must not be empty")]
     Empty,
-    #[error("must be at most 254 characters")]
+    #[error("must be at most {} characters", Email::MAX_CHARS)]
     TooLong,
     #[error("must be a valid email address")]
     Invalid,
@@ -126,9 +126,9 @@ pub struct Password(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
-    #[error("must be at least 8 characters")]
+    #[error("must be at least {} characters", Password::MIN_CHARS)]
     TooShort,
-    #[error("must be at most 128 characters")]
+    #[error("must be at most {} characters", Password::MAX_CHARS)]
     TooLong,
     #[error("must contain at least one letter and one digit")]
     TooSimple,
@@ -214,7 +214,7 @@ pub struct UserName(String);
 pub enum UserNameError {
     #[error("must not be blank")]
     Blank,
-    #[error("must be at most 255 characters")]
+    #[error("must be at most {} characters", UserName::MAX_CHARS)]
     TooLong,
     #[error("must not contain the character U+0000")]
     Nul,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{ApiTime, Created, Message};
 use crate::error::ApiError;
-use crate::extract::{Body, Caller};
+use crate::extract::{Authorized, Body};
 use crate::json::Fields;
 use crate::state::AppState;
 
@@ -123,15 +123,15 @@ async fn login(state: Data<AppState>, body: Body<schema::Login>) -> Result<Json<
 
 /// Sign out: the token is refused everywhere from now on.
 #[api_v2_operation(tags(auth), operation_id = "logout")]
-async fn logout(state: Data<AppState>, caller: Caller) -> Result<Json<Message>, ApiError> {
-    let caller = caller.principal()?;
+async fn logout(state: Data<AppState>, auth: Authorized) -> Result<Json<Message>, ApiError> {
+    let caller = auth.caller()?;
     state.auth.logout(&caller).await?;
     Ok(Json(Message { message: "signed out".into() }))
 }
 
 /// The signed-in user.
 #[api_v2_operation(tags(auth), operation_id = "me")]
-async fn me(state: Data<AppState>, caller: Caller) -> Result<Json<UserInfo>, ApiError> {
-    let caller = caller.principal()?;
+async fn me(state: Data<AppState>, auth: Authorized) -> Result<Json<UserInfo>, ApiError> {
+    let caller = auth.caller()?;
     Ok(Json(state.auth.me(&caller).await?.into()))
 }
