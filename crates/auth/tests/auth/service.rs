@@ -1,8 +1,6 @@
 //! The auth use cases, driven through mockall mocks of the ports and an in-memory
 //! failed-login store. Each test is named after the rule it checks.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
-
 use std::sync::{Arc, Mutex};
 
 use argon2::{Algorithm, Argon2, Params, Version};

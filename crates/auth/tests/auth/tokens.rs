@@ -1,7 +1,5 @@
 //! Access tokens: what is issued, and every forged, broken or expired token refused.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
-
 use std::collections::{BTreeSet, HashSet};
 
 use base64::Engine as _;

@@ -7,8 +7,6 @@
 //! exactly as it was. The route list comes from `/openapi.json`, so a new route is swept
 //! without anyone adding it here.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
-
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
