@@ -4,13 +4,12 @@
 //! key and every index, so each query is an index range scan within one user's tasks
 //! (see `docs/scaling.md`). Only `owners` looks across users, on the miss path.
 
-use std::future::Future;
-use std::sync::LazyLock;
+mod read;
+mod write;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use todo_domain::task::{
     DUE_SOON, Direction, Priority, Recurrence, SortKey, SortValue, StatusCounts, Tag, TagCount, Task, TaskChanges,
     TaskCounts, TaskDescription, TaskFilter, TaskId, TaskQuery, TaskRepository, TaskStatus, TaskUpdate,
@@ -23,6 +22,11 @@ use crate::error::{Error, once_more_on_conflict};
 use crate::rows::{TaskRow, join_tags, priority, status, task_columns, tasks_from};
 use crate::sql::{Id, Instant};
 
+use self::read::{
+    CountsRow, after_position, count, counts_sql, filtered, like_pattern, list_by_due_date, ordered_by, page_by, uuids,
+};
+use self::write::{InsertWithTags as _, insert_tag_rows, insert_task, insert_task_row, task_changes, update_task_row};
+
 pub(crate) struct Tasks {
     pool: Pool,
 }
@@ -31,309 +35,6 @@ impl Tasks {
     pub(crate) fn new(pool: Pool) -> Self {
         Self { pool }
     }
-}
-
-/// The columns of a task that a write sets, as `column.eq(value)` pairs.
-macro_rules! task_changes {
-    ($task:expr) => {{
-        let task: &Task = $task;
-        (
-            tasks::title.eq(task.title.as_str()),
-            tasks::title_key.eq(task.title_key()),
-            tasks::description.eq(task.description.as_ref().map(TaskDescription::as_str)),
-            tasks::description_key.eq(task.description_key()),
-            tasks::status.eq(task.status.as_str()),
-            tasks::priority.eq(task.priority.rank()),
-            tasks::tags.eq(join_tags(&task.tags)),
-            tasks::due_at.eq(task.due_at.map(Instant::from)),
-            tasks::remind_at.eq(task.remind_at.map(Instant::from)),
-            tasks::recurrence.eq(task.recurrence.map(Recurrence::as_str)),
-            tasks::next_occurrence_id.eq(task.next_occurrence_id.map(|id| Id(id.as_uuid()))),
-            tasks::updated_at.eq(Instant::from(task.updated_at)),
-            tasks::completed_at.eq(task.completed_at.map(Instant::from)),
-            tasks::revision.eq(task.revision.0),
-        )
-    }};
-}
-
-/// Inserts a task and its tag rows on `$conn` (inside the caller's transaction).
-macro_rules! insert_task {
-    ($conn:expr, $task:expr) => {{
-        let task: &Task = $task;
-        insert_task_row!($conn, task);
-        insert_tags!($conn, task);
-    }};
-}
-
-/// Inserts the row of a task, not its tag rows.
-macro_rules! insert_task_row {
-    ($conn:expr, $task:expr) => {{
-        let task: &Task = $task;
-        diesel::insert_into(tasks::table)
-            .values((
-                tasks::user_id.eq(Id(task.user_id.as_uuid())),
-                tasks::id.eq(Id(task.id.as_uuid())),
-                tasks::created_at.eq(Instant::from(task.created_at)),
-                task_changes!(task),
-            ))
-            .execute(&mut *$conn)
-            .await?;
-    }};
-}
-
-/// Writes `$update` (a task's new state, if its revision is still the expected one) on
-/// `$conn`; the tag rows are the caller's business.
-macro_rules! update_task_row {
-    ($conn:expr, $user:expr, $update:expr) => {{
-        let update: &TaskUpdate = $update;
-        let task = &update.task;
-        let updated = Cached(
-            diesel::update(
-                tasks::table
-                    .filter(tasks::user_id.eq(Id($user.as_uuid())))
-                    .filter(tasks::id.eq(Id(task.id.as_uuid())))
-                    .filter(tasks::revision.eq(update.expected.0)),
-            )
-            .set(task_changes!(task)),
-        )
-        .execute(&mut *$conn)
-        .await?;
-        if updated == 0 {
-            return Err(Error::Conflict("the task changed since it was read"));
-        }
-    }};
-}
-
-/// Inserts the tag rows of a task.
-macro_rules! insert_tags {
-    ($conn:expr, $task:expr) => {{
-        let task: &Task = $task;
-        if !task.tags.is_empty() {
-            let rows: Vec<_> = task
-                .tags
-                .as_slice()
-                .iter()
-                .map(|tag| {
-                    (
-                        task_tags::user_id.eq(Id(task.user_id.as_uuid())),
-                        task_tags::tag.eq(tag.as_str()),
-                        task_tags::task_id.eq(Id(task.id.as_uuid())),
-                    )
-                })
-                .collect();
-            insert_rows!(&mut *$conn, task_tags::table, &rows);
-        }
-    }};
-}
-
-/// Writes a new task that has tags, with its tag rows, all or nothing, in as few round
-/// trips to the database as the backend allows.
-trait InsertWithTags {
-    fn insert_with_tags(&mut self, task: &Task) -> impl Future<Output = Result<(), Error>> + Send;
-}
-
-impl InsertWithTags for AsyncPgConnection {
-    /// One statement, atomic on its own: [`INSERT_WITH_TAGS_SQL`]. A transaction of two
-    /// INSERTs took four round trips (BEGIN, task, tags, COMMIT).
-    fn insert_with_tags(&mut self, task: &Task) -> impl Future<Output = Result<(), Error>> + Send {
-        use diesel::sql_types::{Array, Nullable, SmallInt, Text, Timestamptz, Uuid};
-        async move {
-            let tags: Vec<&str> = task.tags.as_slice().iter().map(Tag::as_str).collect();
-            Cached(
-                diesel::sql_query(INSERT_WITH_TAGS_SQL)
-                    .bind::<Uuid, _>(Id(task.user_id.as_uuid()))
-                    .bind::<Uuid, _>(Id(task.id.as_uuid()))
-                    .bind::<Timestamptz, _>(Instant::from(task.created_at))
-                    .bind::<Text, _>(task.title.as_str())
-                    .bind::<Text, _>(task.title_key())
-                    .bind::<Nullable<Text>, _>(task.description.as_ref().map(TaskDescription::as_str))
-                    .bind::<Nullable<Text>, _>(task.description_key())
-                    .bind::<Text, _>(task.status.as_str())
-                    .bind::<SmallInt, _>(task.priority.rank())
-                    .bind::<Text, _>(join_tags(&task.tags))
-                    .bind::<Nullable<Timestamptz>, _>(task.due_at.map(Instant::from))
-                    .bind::<Nullable<Timestamptz>, _>(task.remind_at.map(Instant::from))
-                    .bind::<Nullable<Text>, _>(task.recurrence.map(Recurrence::as_str))
-                    .bind::<Nullable<Uuid>, _>(task.next_occurrence_id.map(|id| Id(id.as_uuid())))
-                    .bind::<Timestamptz, _>(Instant::from(task.updated_at))
-                    .bind::<Nullable<Timestamptz>, _>(task.completed_at.map(Instant::from))
-                    .bind::<BigInt, _>(task.revision.0)
-                    .bind::<Array<Text>, _>(tags),
-            )
-            .execute(self)
-            .await?;
-            Ok(())
-        }
-    }
-}
-
-/// A task and its tag rows in one statement (`$18`: the tags). The foreign key from
-/// `task_tags` to `tasks` is checked at the end of the statement, when the task is there.
-const INSERT_WITH_TAGS_SQL: &str = "WITH task AS (INSERT INTO tasks (user_id, id, created_at, title, \
-    title_key, description, description_key, status, priority, tags, due_at, remind_at, recurrence, \
-    next_occurrence_id, updated_at, completed_at, revision) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING user_id, id) \
-    INSERT INTO task_tags (user_id, tag, task_id) SELECT task.user_id, tag, task.id FROM task, unnest($18) AS tag";
-
-impl InsertWithTags for crate::sqlite::Connection {
-    /// On the writer thread, inside its batch's transaction: a savepoint around the
-    /// INSERTs. (Nothing here leaves the process, so the count of statements matters
-    /// little.)
-    fn insert_with_tags(&mut self, task: &Task) -> impl Future<Output = Result<(), Error>> + Send {
-        use crate::backend::sqlite_insert_rows as insert_rows;
-        use crate::sqlite::schema::{task_tags, tasks};
-        async move {
-            diesel_async::AsyncConnection::transaction(self, async |c| {
-                insert_task!(c, task);
-                Ok(())
-            })
-            .await
-        }
-    }
-}
-
-/// The user's tasks matching `$filter`, as a boxed query (so conditions can be added).
-macro_rules! filtered {
-    ($user:expr, $filter:expr) => {{
-        let user: Id = $user;
-        let filter: &TaskFilter = $filter;
-        let mut query = tasks::table.filter(tasks::user_id.eq(user)).into_boxed();
-        if let Some(status) = filter.status {
-            query = query.filter(tasks::status.eq(status.as_str()));
-        }
-        if let Some(term) = &filter.search {
-            let pattern = like_pattern(term.as_str());
-            query = query.filter(
-                tasks::title_key
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(tasks::description_key.like(pattern).escape('\\').assume_not_null()),
-            );
-        }
-        if !filter.priorities.is_empty() {
-            query =
-                query.filter(tasks::priority.eq_any(filter.priorities.iter().map(|p| p.rank()).collect::<Vec<_>>()));
-        }
-        for tag in &filter.tags {
-            query = query.filter(
-                tasks::id.eq_any(
-                    task_tags::table
-                        .filter(task_tags::user_id.eq(user))
-                        .filter(task_tags::tag.eq(tag.as_str().to_owned()))
-                        .select(task_tags::task_id),
-                ),
-            );
-        }
-        if let Some(after) = filter.due_after {
-            query = query.filter(tasks::due_at.ge(Instant::from(after)));
-        }
-        if let Some(before) = filter.due_before {
-            query = query.filter(tasks::due_at.lt(Instant::from(before)));
-        }
-        if let Some(now) = filter.overdue_at {
-            query = query
-                .filter(tasks::status.eq(TaskStatus::Pending.as_str()))
-                .filter(tasks::due_at.lt(Instant::from(now)));
-        }
-        query
-    }};
-}
-
-/// Keeps the rows strictly after (`$value`, `$id`) in `$direction` on `$column`, then id.
-/// The redundant `column >= value` (or `<=`) bounds the index scan where the keyset
-/// starts, instead of filtering every row before it.
-macro_rules! after_position {
-    ($query:expr, $column:expr, $value:expr, $id:expr, $direction:expr) => {{
-        let (value, id) = ($value, $id);
-        match $direction {
-            Direction::Asc => $query
-                .filter($column.ge(value.clone()))
-                .filter($column.gt(value.clone()).or($column.eq(value).and(tasks::id.gt(id)))),
-            Direction::Desc => $query
-                .filter($column.le(value.clone()))
-                .filter($column.lt(value.clone()).or($column.eq(value).and(tasks::id.lt(id)))),
-        }
-    }};
-}
-
-/// Orders by `$column`, then id, both in `$direction`.
-macro_rules! ordered_by {
-    ($query:expr, $column:expr, $direction:expr) => {
-        match $direction {
-            Direction::Asc => $query.order(($column.asc(), tasks::id.asc())),
-            Direction::Desc => $query.order(($column.desc(), tasks::id.desc())),
-        }
-    };
-}
-
-/// One page sorted on a non-null `$column`, after the position's `$value` if any.
-macro_rules! page_by {
-    ($conn:expr, $user:expr, $query:expr, $column:expr, $value:expr) => {{
-        let query: &TaskQuery = $query;
-        let mut page = filtered!($user, &query.filter);
-        if let Some((value, id)) = $value {
-            page = after_position!(page, $column, value, id, query.order.direction);
-        }
-        let rows: Vec<TaskRow> = $conn
-            .load_rows(
-                ordered_by!(page, $column, query.order.direction).select(task_columns!()).limit(i64::from(query.limit)),
-            )
-            .await?;
-        tasks_from(rows)
-    }};
-}
-
-/// `%term%` for LIKE, with LIKE's own wildcards in the term taken literally.
-fn like_pattern(term: &str) -> String {
-    let mut pattern = String::with_capacity(term.len() + 2);
-    pattern.push('%');
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
-fn uuids(ids: &[TaskId]) -> Vec<Id> {
-    ids.iter().map(|id| Id(id.as_uuid())).collect()
-}
-
-/// The statistics in one pass over the user's tasks: one row per (status, priority),
-/// summed up by [`Tasks::counts`]. `$1` user, `$2` now, `$3` now + 24 h.
-///
-/// Grouping evaluates two conditions per task where one row of seven `FILTER`ed counts
-/// evaluated seven, and the groups come in the order of the `tasks_user_statistics`
-/// index: 1,000 tasks took 118 µs instead of 205 (SQLite).
-const COUNTS_SQL: &str = "SELECT status, priority, COUNT(*) AS tasks, \
-    COUNT(*) FILTER (WHERE due_at < $2) AS overdue, \
-    COUNT(*) FILTER (WHERE due_at >= $2 AND due_at < $3) AS due_next_24h \
-    FROM tasks WHERE user_id = $1 GROUP BY status, priority";
-
-/// [`COUNTS_SQL`] with the backend's parameter marker.
-fn counts_sql(parameter: char) -> &'static str {
-    static SQLITE: LazyLock<String> = LazyLock::new(|| COUNTS_SQL.replace('$', "?"));
-    if parameter == '$' { COUNTS_SQL } else { SQLITE.as_str() }
-}
-
-#[derive(QueryableByName)]
-struct CountsRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    status: String,
-    #[diesel(sql_type = diesel::sql_types::SmallInt)]
-    priority: i16,
-    #[diesel(sql_type = BigInt)]
-    tasks: i64,
-    #[diesel(sql_type = BigInt)]
-    overdue: i64,
-    #[diesel(sql_type = BigInt)]
-    due_next_24h: i64,
-}
-
-fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or_default()
 }
 
 #[async_trait]
@@ -426,7 +127,7 @@ impl TaskRepository for Tasks {
                         )
                         .execute(&mut *c)
                         .await?;
-                        insert_tags!(c, task);
+                        insert_tag_rows!(c, task);
                     }
                 }
                 for task in &changes.inserts {
@@ -607,52 +308,3 @@ impl TaskRepository for Tasks {
         })
     }
 }
-
-/// Sorting by due date keeps undated tasks last in both directions: first the dated
-/// tasks (an index range on `due_at`), then, if the page has room, the undated ones
-/// (an index range on `due_at IS NULL`, by id). Two index scans instead of a sort.
-macro_rules! list_by_due_date {
-    ($conn:expr, $user:expr, $query:expr, $position:expr, $after_id:expr) => {{
-        let query: &TaskQuery = $query;
-        let direction = query.order.direction;
-        let after_due = $position.map(|p| match p.value {
-            SortValue::DueAt(due) => due,
-            _ => None,
-        });
-        let mut tasks = Vec::new();
-        // Past a dated position, or from the start: dated tasks first.
-        if !matches!(after_due, Some(None)) {
-            let mut dated = filtered!($user, &query.filter).filter(tasks::due_at.is_not_null());
-            if let (Some(Some(due)), Some(id)) = (after_due, $after_id) {
-                dated = after_position!(dated, tasks::due_at, Instant::from(due), id, direction);
-            }
-            let rows: Vec<TaskRow> = $conn
-                .load_rows(
-                    ordered_by!(dated, tasks::due_at, direction).select(task_columns!()).limit(i64::from(query.limit)),
-                )
-                .await?;
-            tasks = tasks_from(rows)?;
-        }
-        let room = i64::from(query.limit) - i64::try_from(tasks.len()).unwrap_or(i64::MAX);
-        let filter = &query.filter;
-        let undated_can_match =
-            filter.due_after.is_none() && filter.due_before.is_none() && filter.overdue_at.is_none();
-        if room > 0 && undated_can_match {
-            let mut undated = filtered!($user, filter).filter(tasks::due_at.is_null());
-            if let (Some(None), Some(id)) = (after_due, $after_id) {
-                undated = match direction {
-                    Direction::Asc => undated.filter(tasks::id.gt(id)),
-                    Direction::Desc => undated.filter(tasks::id.lt(id)),
-                };
-            }
-            let undated = match direction {
-                Direction::Asc => undated.order(tasks::id.asc()),
-                Direction::Desc => undated.order(tasks::id.desc()),
-            };
-            let rows: Vec<TaskRow> = $conn.load_rows(undated.select(task_columns!()).limit(room)).await?;
-            tasks.extend(tasks_from(rows)?);
-        }
-        Ok::<_, Error>(tasks)
-    }};
-}
-use list_by_due_date;
