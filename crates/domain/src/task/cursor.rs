@@ -137,41 +137,18 @@ impl Fnv {
     }
 }
 
-/// Unpadded base64url (RFC 4648 §5), strict on input.
+/// Unpadded base64url (RFC 4648 §5), strict on input: no padding, no other alphabet,
+/// no non-zero trailing bits (each cursor has one spelling).
 mod base64url {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     pub(super) fn encode(bytes: &[u8]) -> String {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-            for i in 0..=chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            }
-        }
-        out
+        URL_SAFE_NO_PAD.encode(bytes)
     }
 
     pub(super) fn decode(text: &str) -> Option<Vec<u8>> {
-        if text.len() % 4 == 1 {
-            return None;
-        }
-        let mut out = Vec::with_capacity(text.len() * 3 / 4);
-        for chunk in text.as_bytes().chunks(4) {
-            let mut n = 0u32;
-            for (i, &c) in chunk.iter().enumerate() {
-                let value = ALPHABET.iter().position(|&a| a == c)?;
-                n |= u32::try_from(value).ok()? << (18 - 6 * i);
-            }
-            let bytes = n.to_be_bytes();
-            let kept = &bytes[1..chunk.len()];
-            // Reject non-canonical encodings: leftover bits must be zero.
-            if chunk.len() < 4 && bytes[chunk.len()..].iter().any(|&b| b != 0) {
-                return None;
-            }
-            out.extend_from_slice(kept);
-        }
-        Some(out)
+        URL_SAFE_NO_PAD.decode(text).ok()
     }
 
     #[cfg(test)]
