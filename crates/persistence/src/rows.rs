@@ -1,8 +1,8 @@
 //! Rows as both backends return them, and their conversion to domain values.
 //!
-//! The SQLite column types map to the same Rust types as PostgreSQL's (see
-//! `sqlite::types`), so one row struct serves both; a stored value that the domain
-//! refuses is reported as a corrupt row, never passed on.
+//! Ids and instants read into the same Rust types from either backend's columns (see
+//! `crate::sql`), so one row struct serves both; a stored value that the domain refuses
+//! is reported as a corrupt row, never passed on.
 
 use diesel::Queryable;
 use todo_domain::Timestamp;

@@ -185,6 +185,30 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_is_in_env_example_with_its_default() {
+        const KEY: &str = "a key of at least 32 bytes, for this test";
+        // Every variable the configuration reads, as it reads them.
+        let read = std::cell::RefCell::new(Vec::new());
+        Config::from_lookup(|name| {
+            read.borrow_mut().push(name.to_owned());
+            None
+        })
+        .unwrap();
+        let example = include_str!("../../../.env.example");
+        let defaults = config(&[("JWT_SECRET", KEY)]).unwrap();
+        for name in read.into_inner() {
+            let line = example.lines().find(|line| line.trim_start_matches("# ").starts_with(&format!("{name}=")));
+            assert!(line.is_some(), "{name} is not in .env.example");
+            let value = line.unwrap().trim_start_matches("# ").split_once('=').unwrap().1;
+            // Each value shown (secrets are left empty) is what the server takes when unset.
+            if !value.is_empty() {
+                let explicit = config(&[("JWT_SECRET", KEY), (name.as_str(), value)]).unwrap();
+                assert_eq!(format!("{explicit:?}"), format!("{defaults:?}"), "{name}={value} is not the default");
+            }
+        }
+    }
+
+    #[test]
     fn defaults_follow_the_contract() {
         let config = config(&[]).unwrap();
         assert_eq!(config.database_url, "sqlite://todo.db".parse().unwrap());
