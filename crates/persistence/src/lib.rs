@@ -7,6 +7,7 @@ mod migrations;
 mod postgres;
 mod revoked;
 mod rows;
+mod schema;
 mod sessions;
 mod sql;
 mod sqlite;

@@ -245,8 +245,8 @@ impl TaskRepository for Tasks {
                 .load_rows(Cached(
                     diesel::sql_query(counts_sql(PARAMETER))
                         .bind::<column_types::Uuid, _>(Id(user_id.as_uuid()))
-                        .bind::<column_types::Timestamptz, _>(Instant::from(now))
-                        .bind::<column_types::Timestamptz, _>(Instant::from(soon)),
+                        .bind::<column_types::SqlInstant, _>(Instant::from(now))
+                        .bind::<column_types::SqlInstant, _>(Instant::from(soon)),
                 ))
                 .await?;
             let mut counts = TaskCounts::default();
