@@ -8,6 +8,7 @@ pub mod task;
 mod text;
 pub mod time;
 pub mod user;
+mod words;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{DomainError, FieldError, RepoError, UnknownValue, ValidationErrors};

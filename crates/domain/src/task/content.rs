@@ -1,7 +1,5 @@
 //! A task's words: its title and description, trimmed and bounded.
 
-use std::fmt;
-
 use crate::text::{char_count, has_nul};
 
 /// Defines a trimmed, length-limited text value type with its error.
@@ -46,11 +44,6 @@ macro_rules! bounded_text {
                 }
                 Ok(trimmed)
             }
-
-            #[must_use]
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
         }
 
         impl TryFrom<String> for $name {
@@ -64,23 +57,7 @@ macro_rules! bounded_text {
             }
         }
 
-        impl From<$name> for String {
-            fn from(value: $name) -> Self {
-                value.0
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&self.0, f)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
+        $crate::text::text_value!($name);
     };
 }
 

@@ -1,37 +1,24 @@
 //! In which order a listing returns tasks, and where a page of it starts.
 
 use std::cmp::Ordering;
-use std::str::FromStr;
 
 use super::{Priority, Task, TaskId};
 use crate::Timestamp;
-use crate::error::UnknownValue;
 
-/// The field a listing is sorted by.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum SortKey {
-    #[default]
-    CreatedAt,
-    UpdatedAt,
-    DueAt,
-    Priority,
-    Title,
+crate::words::words! {
+    /// The field a listing is sorted by.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+    pub enum SortKey {
+        #[default]
+        CreatedAt = "created_at",
+        UpdatedAt = "updated_at",
+        DueAt = "due_at",
+        Priority = "priority",
+        Title = "title",
+    }
 }
 
 impl SortKey {
-    pub const ALL: [Self; 5] = [Self::CreatedAt, Self::UpdatedAt, Self::DueAt, Self::Priority, Self::Title];
-
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::CreatedAt => "created_at",
-            Self::UpdatedAt => "updated_at",
-            Self::DueAt => "due_at",
-            Self::Priority => "priority",
-            Self::Title => "title",
-        }
-    }
-
     /// Newest and most important first; due dates and titles from the start.
     #[must_use]
     pub const fn default_direction(self) -> Direction {
@@ -42,51 +29,22 @@ impl SortKey {
     }
 }
 
-impl FromStr for SortKey {
-    type Err = UnknownValue;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|key| key.as_str() == text)
-            .ok_or(UnknownValue { allowed: "created_at, updated_at, due_at, priority, title" })
+crate::words::words! {
+    /// Ascending or descending.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Direction {
+        Asc = "asc",
+        Desc = "desc",
     }
-}
-
-/// Ascending or descending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    Asc,
-    Desc,
 }
 
 impl Direction {
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Asc => "asc",
-            Self::Desc => "desc",
-        }
-    }
-
     /// `ordering` as seen in this direction.
     #[must_use]
     pub fn apply(self, ordering: Ordering) -> Ordering {
         match self {
             Self::Asc => ordering,
             Self::Desc => ordering.reverse(),
-        }
-    }
-}
-
-impl FromStr for Direction {
-    type Err = UnknownValue;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "asc" => Ok(Self::Asc),
-            "desc" => Ok(Self::Desc),
-            _ => Err(UnknownValue { allowed: "asc, desc" }),
         }
     }
 }

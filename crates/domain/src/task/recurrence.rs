@@ -1,36 +1,22 @@
 //! Recurring tasks: the periods, and when the next occurrence is due.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{Months, TimeDelta};
 
 use crate::Timestamp;
-use crate::error::UnknownValue;
 
-/// How often a task comes back once completed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "lowercase"))]
-pub enum Recurrence {
-    Daily,
-    Weekly,
-    Monthly,
-    Yearly,
+crate::words::words! {
+    /// How often a task comes back once completed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "lowercase"))]
+    pub enum Recurrence {
+        Daily = "daily",
+        Weekly = "weekly",
+        Monthly = "monthly",
+        Yearly = "yearly",
+    }
 }
 
 impl Recurrence {
-    pub const ALL: [Self; 4] = [Self::Daily, Self::Weekly, Self::Monthly, Self::Yearly];
-
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Daily => "daily",
-            Self::Weekly => "weekly",
-            Self::Monthly => "monthly",
-            Self::Yearly => "yearly",
-        }
-    }
-
     /// One period after `due`, on the UTC calendar, keeping the time of day.
     ///
     /// Monthly and yearly keep the day of the month, clamped to the month's last day
@@ -47,24 +33,6 @@ impl Recurrence {
             Self::Yearly => at.checked_add_months(Months::new(12)),
         }?;
         Timestamp::new(next).ok()
-    }
-}
-
-impl FromStr for Recurrence {
-    type Err = UnknownValue;
-
-    /// Exactly `daily`, `weekly`, `monthly` or `yearly`.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == text)
-            .ok_or(UnknownValue { allowed: "daily, weekly, monthly, yearly" })
-    }
-}
-
-impl fmt::Display for Recurrence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

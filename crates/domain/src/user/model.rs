@@ -38,11 +38,6 @@ impl Email {
         let (local, domain) = email.split_once('@').ok_or(EmailError::Invalid)?;
         if is_valid_local_part(local) && is_valid_domain(domain) { Ok(Self(email)) } else { Err(EmailError::Invalid) }
     }
-
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl Email {
@@ -85,37 +80,13 @@ fn is_valid_domain(domain: &str) -> bool {
         && labels.last().is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()))
 }
 
+crate::text::text_value!(Email, parse -> EmailError);
+
 impl FromStr for Email {
     type Err = EmailError;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         Self::parse(raw)
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = EmailError;
-
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<Email> for String {
-    fn from(email: Email) -> Self {
-        email.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
     }
 }
 
@@ -205,7 +176,7 @@ impl fmt::Debug for PasswordHash {
 }
 
 /// A display name: trimmed, 1 to 255 characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(try_from = "String", into = "String"))]
 pub struct UserName(String);
@@ -234,11 +205,6 @@ impl UserName {
         }
         Ok((!trimmed.is_empty()).then(|| Self(trimmed.to_owned())))
     }
-
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl TryFrom<String> for UserName {
@@ -249,11 +215,7 @@ impl TryFrom<String> for UserName {
     }
 }
 
-impl From<UserName> for String {
-    fn from(name: UserName) -> Self {
-        name.0
-    }
-}
+crate::text::text_value!(UserName);
 
 /// A registered user.
 #[derive(Debug, Clone, PartialEq, Eq)]
