@@ -141,6 +141,22 @@ pub(crate) fn single<U>(rows: Vec<U>) -> QueryResult<U> {
     rows.into_iter().next().ok_or(diesel::result::Error::NotFound)
 }
 
+/// Runs `$body` with `$conn` bound to a connection of the pool `$connections`: the
+/// body's `Result<T, crate::error::Error>` as a `Result<T, RepoError>`, and a pool that
+/// gives no connection as its error. The common arm of the two macros below.
+macro_rules! on_connection_of {
+    ($connections:expr, |$conn:ident| $body:expr) => {
+        match $connections.get().await {
+            Ok(mut connection) => {
+                let $conn = &mut *connection;
+                let result: Result<_, $crate::error::Error> = async { $body }.await;
+                result.map_err(todo_domain::RepoError::from)
+            }
+            Err(error) => Err($crate::error::from_pool(error)),
+        }
+    };
+}
+
 /// Runs the read `$body` with `$conn` bound to a connection of the pool's backend.
 ///
 /// The body is written once and compiled once per backend: in each arm the names of
@@ -153,26 +169,12 @@ macro_rules! with_connection {
             $crate::backend::Pool::Postgres(store) => {
                 #[allow(unused_imports)]
                 use $crate::postgres::schema::*;
-                match store.connections.get().await {
-                    Ok(mut connection) => {
-                        let $conn = &mut *connection;
-                        let result: Result<_, $crate::error::Error> = async { $body }.await;
-                        result.map_err(todo_domain::RepoError::from)
-                    }
-                    Err(error) => Err($crate::error::from_pool(error)),
-                }
+                $crate::backend::on_connection_of!(store.connections, |$conn| $body)
             }
             $crate::backend::Pool::Sqlite(store) => {
                 #[allow(unused_imports)]
                 use $crate::sqlite::schema::*;
-                match store.readers.get().await {
-                    Ok(mut connection) => {
-                        let $conn = &mut *connection;
-                        let result: Result<_, $crate::error::Error> = async { $body }.await;
-                        result.map_err(todo_domain::RepoError::from)
-                    }
-                    Err(error) => Err($crate::error::from_pool(error)),
-                }
+                $crate::backend::on_connection_of!(store.readers, |$conn| $body)
             }
         }
     };
@@ -180,22 +182,17 @@ macro_rules! with_connection {
 
 /// Runs the write `$body` with `$conn` bound to a connection of the pool's backend.
 ///
-/// Like [`with_connection!`], and besides, in each arm: `write_transaction!(conn, async
-/// |c| ...)` opens the backend's write transaction, and `insert_rows!(conn, table,
-/// &rows)` inserts many rows (one statement where the backend has it). On SQLite the
-/// body runs on the writer thread, so it must own what it uses (`move`).
+/// Like [`with_connection!`], and besides, in each arm `insert_rows!(conn, table,
+/// &rows)` inserts many rows (one statement where the backend has it). A transaction is
+/// `diesel_async::AsyncConnection::transaction` on both: on SQLite, inside the writer's
+/// batch transaction, it is a savepoint. On SQLite the body runs on the writer thread,
+/// so it must own what it uses (`move`).
 macro_rules! with_writer {
     ($pool:expr, move |$conn:ident| $body:expr) => {
         match $pool {
             $crate::backend::Pool::Postgres(store) => {
                 #[allow(unused_imports)]
                 use $crate::postgres::schema::*;
-                #[allow(unused_macros)]
-                macro_rules! write_transaction {
-                    ($c:expr, $f:expr) => {
-                        diesel_async::AsyncConnection::transaction($c, $f)
-                    };
-                }
                 // One statement per count of rows (a task has at most 10 tags): cached.
                 #[allow(unused_macros)]
                 macro_rules! insert_rows {
@@ -203,27 +200,13 @@ macro_rules! with_writer {
                         $crate::backend::Cached(diesel::insert_into($table).values($rows)).execute($c).await?
                     };
                 }
-                match store.connections.get().await {
-                    Ok(mut connection) => {
-                        let $conn = &mut *connection;
-                        let result: Result<_, $crate::error::Error> = async move { $body }.await;
-                        result.map_err(todo_domain::RepoError::from)
-                    }
-                    Err(error) => Err($crate::error::from_pool(error)),
-                }
+                $crate::backend::on_connection_of!(store.connections, |$conn| $body)
             }
             $crate::backend::Pool::Sqlite(store) => {
                 #[allow(unused_imports)]
-                use $crate::sqlite::schema::*;
-                // Inside the writer's batch transaction, this is a savepoint.
-                #[allow(unused_macros)]
-                macro_rules! write_transaction {
-                    ($c:expr, $f:expr) => {
-                        diesel_async::AsyncConnection::transaction($c, $f)
-                    };
-                }
-                #[allow(unused_imports)]
                 use $crate::backend::sqlite_insert_rows as insert_rows;
+                #[allow(unused_imports)]
+                use $crate::sqlite::schema::*;
                 store
                     .writer
                     .write(move |$conn: &mut $crate::sqlite::Connection| {
@@ -249,7 +232,7 @@ macro_rules! sqlite_insert_rows {
     };
 }
 
-pub(crate) use {sqlite_insert_rows, with_connection, with_writer};
+pub(crate) use {on_connection_of, sqlite_insert_rows, with_connection, with_writer};
 
 #[cfg(test)]
 mod tests {

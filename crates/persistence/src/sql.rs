@@ -37,17 +37,24 @@ pub(crate) struct Id(pub uuid::Uuid);
 #[diesel(sql_type = Micros)]
 pub(crate) struct Instant(pub DateTime<Utc>);
 
-impl ToSql<PgUuid, Pg> for Id {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        ToSql::<PgUuid, Pg>::to_sql(&self.0, out)
-    }
+/// PostgreSQL stores both as the wrapped value's own column type: the impls delegate.
+macro_rules! pg_as_wrapped {
+    ($($wrapper:ident: $sql_type:ty),*) => {$(
+        impl ToSql<$sql_type, Pg> for $wrapper {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                ToSql::<$sql_type, Pg>::to_sql(&self.0, out)
+            }
+        }
+
+        impl FromSql<$sql_type, Pg> for $wrapper {
+            fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+                FromSql::<$sql_type, Pg>::from_sql(value).map(Self)
+            }
+        }
+    )*};
 }
 
-impl FromSql<PgUuid, Pg> for Id {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        FromSql::<PgUuid, Pg>::from_sql(value).map(Self)
-    }
-}
+pg_as_wrapped!(Id: PgUuid, Instant: Timestamptz);
 
 impl ToSql<BlobUuid, Sqlite> for Id {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
@@ -60,18 +67,6 @@ impl FromSql<BlobUuid, Sqlite> for Id {
     fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
         // Borrowed from SQLite: no `Vec` per id.
         Ok(Self(uuid::Uuid::from_slice(value.read_blob())?))
-    }
-}
-
-impl ToSql<Timestamptz, Pg> for Instant {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        ToSql::<Timestamptz, Pg>::to_sql(&self.0, out)
-    }
-}
-
-impl FromSql<Timestamptz, Pg> for Instant {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        FromSql::<Timestamptz, Pg>::from_sql(value).map(Self)
     }
 }
 

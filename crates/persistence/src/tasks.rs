@@ -9,7 +9,7 @@ mod write;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use todo_domain::task::{
     DUE_SOON, Direction, Priority, Recurrence, SortKey, SortValue, StatusCounts, Tag, TagCount, Task, TaskChanges,
     TaskCounts, TaskDescription, TaskFilter, TaskId, TaskQuery, TaskRepository, TaskStatus, TaskUpdate,
@@ -115,7 +115,7 @@ impl TaskRepository for Tasks {
                 update_task_row!(conn, user_id, update);
                 return Ok(());
             }
-            write_transaction!(conn, async |c| {
+            AsyncConnection::transaction(conn, async |c| {
                 for update in &changes.updates {
                     let task = &update.task;
                     update_task_row!(c, user_id, update);
@@ -142,7 +142,7 @@ impl TaskRepository for Tasks {
     async fn delete_all(&self, user_id: UserId, ids: &[TaskId]) -> Result<Option<u64>, RepoError> {
         let ids = uuids(ids);
         with_writer!(&self.pool, move |conn| {
-            let deleted = write_transaction!(conn, async |c| {
+            let deleted = AsyncConnection::transaction(conn, async |c| {
                 let deleted = diesel::delete(
                     tasks::table.filter(tasks::user_id.eq(Id(user_id.as_uuid()))).filter(tasks::id.eq_any(&ids)),
                 )
