@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use todo_domain::task::{
-    DUE_SOON, ListRequest, NewTask, Priority, Recurrence, StatusCounts, Tag, TagCount, Tags, Task, TaskChanges,
-    TaskCounts, TaskId, TaskQuery, TaskRepository, TaskService, TaskStatus, TaskTitle,
+    DUE_SOON, ListRequest, NewTask, Precondition, Priority, Recurrence, StatusCounts, Tag, TagCount, Tags, Task,
+    TaskChanges, TaskCounts, TaskId, TaskQuery, TaskRepository, TaskService, TaskStatus, TaskTitle,
 };
 use todo_domain::user::UserId;
 use todo_domain::{Clock, RepoError, SystemClock, Timestamp};
@@ -30,8 +30,13 @@ fn owned(tasks: &HashMap<TaskId, Task>, user_id: UserId) -> impl Iterator<Item =
 #[async_trait]
 impl TaskRepository for InMemoryTasks {
     async fn insert(&self, task: &Task) -> Result<(), RepoError> {
-        self.lock().insert(task.id, task.clone());
-        Ok(())
+        match self.lock().entry(task.id) {
+            std::collections::hash_map::Entry::Occupied(_) => Err(RepoError::Duplicate("task id")),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(task.clone());
+                Ok(())
+            }
+        }
     }
 
     async fn get(&self, user_id: UserId, id: TaskId) -> Result<Option<Task>, RepoError> {
@@ -50,12 +55,16 @@ impl TaskRepository for InMemoryTasks {
 
     async fn apply(&self, user_id: UserId, changes: &TaskChanges) -> Result<(), RepoError> {
         let mut tasks = self.lock();
-        let current = |id| tasks.get(id).filter(|t: &&Task| t.user_id == user_id).map(|t| t.revision);
-        if changes.updates.iter().any(|u| current(&u.task.id) != Some(u.expected)) {
-            return Err(RepoError::Conflict("stale revision"));
+        let current = |id: TaskId| tasks.get(&id).filter(|t| t.user_id == user_id).map(|t| t.version);
+        let stale = changes.updates.iter().map(|u| (u.task.id, u.expected));
+        if stale.chain(changes.deletions.iter().map(|d| (d.id, d.expected))).any(|(id, v)| current(id) != Some(v)) {
+            return Err(RepoError::Conflict("stale version"));
         }
         for task in changes.updates.iter().map(|u| &u.task).chain(&changes.inserts) {
             tasks.insert(task.id, task.clone());
+        }
+        for deletion in &changes.deletions {
+            tasks.remove(&deletion.id);
         }
         Ok(())
     }
@@ -149,7 +158,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         println!("created {:?} and {:?}", milk.title, rent.title);
 
-        let paid = service.set_completed(ann, rent.id, true).await?;
+        let paid = service.set_completed(ann, rent.id, true, &Precondition::Any).await?;
         let next = service.get(ann, paid.next_occurrence_id.ok_or("no next occurrence")?).await?;
         println!("completed rent due {}; next one due {}", rent.due_at.ok_or("no due")?, next.due_at.ok_or("no due")?);
 

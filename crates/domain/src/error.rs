@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::id::TaskId;
+use crate::task::Task;
 
 /// A boxed error source, kept for logs and never shown to clients.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -84,12 +85,7 @@ impl fmt::Display for ValidationErrors {
 
 impl std::error::Error for ValidationErrors {}
 
-/// The value is not one of the allowed spellings of an enumeration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("must be one of {allowed}")]
-pub struct UnknownValue {
-    pub allowed: &'static str,
-}
+pub use crate::words::UnknownValue;
 
 /// What a repository (a driven port) can report besides its documented results.
 ///
@@ -130,6 +126,13 @@ pub enum DomainError {
     /// Bulk operations: these ids belong to other users; nothing was changed.
     #[error("{} of the tasks belong to another user", .0.len())]
     ForbiddenTasks(Vec<TaskId>),
+    /// `If-Match` named versions other than the task's current one: nothing changed.
+    /// Holds the task as it is.
+    #[error("the task is at another version")]
+    PreconditionFailed(Box<Task>),
+    /// A create named an id that a task has already (anyone's).
+    #[error("a task with this id exists")]
+    IdTaken,
     /// Concurrent writers kept changing the same tasks; retrying later may work.
     #[error("too many concurrent changes to the same tasks")]
     Conflict,

@@ -17,7 +17,7 @@ mod tags;
 
 pub use change::{Edit, NewTask, TaskPatch};
 pub use content::{DescriptionError, TaskDescription, TaskTitle, TitleError};
-pub use model::{Revision, Task};
+pub use model::{Precondition, Task, Version};
 pub use status::{Priority, TaskStatus};
 pub use tags::{Tag, TagError, Tags, TagsError};
 
@@ -27,7 +27,7 @@ pub use filter::{SearchTerm, SearchTermError, TaskFilter};
 pub use order::{Direction, SortKey, SortPosition, SortValue, TaskOrder};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockTaskRepository;
-pub use ports::{DUE_SOON, StatusCounts, TagCount, TaskChanges, TaskCounts, TaskRepository, TaskUpdate};
+pub use ports::{DUE_SOON, StatusCounts, TagCount, TaskChanges, TaskCounts, TaskDeletion, TaskRepository, TaskUpdate};
 pub use query::TaskQuery;
 pub use recurrence::Recurrence;
 pub use request::{

@@ -1,6 +1,13 @@
 //! Enumerations spelled by fixed words (`Pending`, `high`, `due_at`...): one macro writes
 //! what each needs, so that every one of them parses and prints the same way.
 
+/// The value is not one of the allowed spellings of an enumeration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be one of {allowed}")]
+pub struct UnknownValue {
+    pub allowed: &'static str,
+}
+
 /// Declares `enum $name` with a word per variant, and gives it `ALL` (in declaration
 /// order), `as_str` (the word), `FromStr` (exactly the words, else
 /// [`UnknownValue`](crate::UnknownValue) listing them) and `Display` (the word).
@@ -30,14 +37,14 @@ macro_rules! words {
         }
 
         impl std::str::FromStr for $name {
-            type Err = $crate::error::UnknownValue;
+            type Err = $crate::words::UnknownValue;
 
             /// Exactly one of the words, in their case.
             fn from_str(text: &str) -> Result<Self, Self::Err> {
                 Self::ALL
                     .into_iter()
                     .find(|value| value.as_str() == text)
-                    .ok_or($crate::error::UnknownValue { allowed: $crate::words::joined!($($word),+) })
+                    .ok_or($crate::words::UnknownValue { allowed: $crate::words::joined!($($word),+) })
             }
         }
 

@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use chrono::TimeDelta;
 use pollster::block_on;
+use todo_domain::task::Precondition::Any;
 use todo_domain::task::{
-    BulkDelete, BulkIds, Direction, ListRequest, MockTaskRepository, NewTask, PageSize, Priority, Recurrence, Revision,
-    SortKey, StatusCounts, Tag, Tags, Task, TaskChanges, TaskCounts, TaskDescription, TaskId, TaskOrder, TaskPatch,
-    TaskService, TaskStatus, TaskTitle,
+    BulkDelete, BulkIds, Direction, ListRequest, MockTaskRepository, NewTask, PageSize, Priority, Recurrence, SortKey,
+    StatusCounts, Tag, Tags, Task, TaskChanges, TaskCounts, TaskDescription, TaskId, TaskOrder, TaskPatch, TaskService,
+    TaskStatus, TaskTitle, Version,
 };
 use todo_domain::user::UserId;
 use todo_domain::{DomainError, FieldError, FixedClock, RepoError, Timestamp};
@@ -48,7 +49,7 @@ fn stored(user: UserId) -> Task {
         created_at: created,
         updated_at: created,
         completed_at: None,
-        revision: Revision(3),
+        version: Version(3),
     }
 }
 
@@ -247,7 +248,8 @@ mod update {
     fn an_empty_patch_is_a_validation_error_and_touches_nothing() {
         let (service, _) = service(MockTaskRepository::new());
 
-        let error = block_on(service.update(UserId::generate(), TaskId::generate(), TaskPatch::default())).unwrap_err();
+        let error =
+            block_on(service.update(UserId::generate(), TaskId::generate(), TaskPatch::default(), &Any)).unwrap_err();
 
         assert_eq!(validation_fields(error), ["body"]);
     }
@@ -262,20 +264,20 @@ mod update {
         let patch =
             TaskPatch { title: Some(title("Buy oat milk")), tags: Some(tags(&["Home"])), ..TaskPatch::default() };
 
-        let updated = block_on(service.update(user, task.id, patch)).unwrap();
+        let updated = block_on(service.update(user, task.id, patch, &Any)).unwrap();
 
         let expected = Task {
             title: title("Buy oat milk"),
             tags: tags(&["home"]),
             updated_at: at(T0),
-            revision: task.revision.next(),
+            version: task.version.next(),
             ..task.clone()
         };
         assert_eq!(updated, expected);
         let applied = applied.lock().unwrap();
         assert_eq!(applied.len(), 1);
         assert_eq!(applied[0].updates[0].task, expected);
-        assert_eq!(applied[0].updates[0].expected, task.revision);
+        assert_eq!(applied[0].updates[0].expected, task.version);
         assert!(applied[0].updates[0].tags_changed);
         assert!(applied[0].inserts.is_empty());
     }
@@ -288,9 +290,13 @@ mod update {
         record_applies(&mut repo, vec![]);
         let (service, _) = service(repo);
 
-        let updated =
-            block_on(service.update(user, task.id, TaskPatch { description: Some(None), ..TaskPatch::default() }))
-                .unwrap();
+        let updated = block_on(service.update(
+            user,
+            task.id,
+            TaskPatch { description: Some(None), ..TaskPatch::default() },
+            &Any,
+        ))
+        .unwrap();
 
         assert_eq!(updated.description, None);
     }
@@ -307,6 +313,7 @@ mod update {
             user,
             task.id,
             TaskPatch { title: Some(task.title.clone()), ..TaskPatch::default() },
+            &Any,
         ))
         .unwrap();
 
@@ -325,6 +332,7 @@ mod update {
             user,
             task.id,
             TaskPatch { priority: Some(Priority::High), ..TaskPatch::default() },
+            &Any,
         ))
         .unwrap();
 
@@ -340,8 +348,9 @@ mod update {
         repo.expect_apply().never();
         let (service, _) = service(repo);
 
-        let error = block_on(service.update(user, task.id, TaskPatch { due_at: Some(None), ..TaskPatch::default() }))
-            .unwrap_err();
+        let error =
+            block_on(service.update(user, task.id, TaskPatch { due_at: Some(None), ..TaskPatch::default() }, &Any))
+                .unwrap_err();
 
         assert_eq!(validation_fields(error), ["due_at"]);
     }
@@ -360,14 +369,14 @@ mod update {
 
         // Moving the due date before the stored reminder breaks remind_at <= due_at...
         let early = TaskPatch { due_at: Some(Some(at("2026-02-08T00:00:00Z"))), ..TaskPatch::default() };
-        assert_eq!(validation_fields(block_on(service.update(user, task.id, early)).unwrap_err()), ["due_at"]);
+        assert_eq!(validation_fields(block_on(service.update(user, task.id, early, &Any)).unwrap_err()), ["due_at"]);
         // ...moving both together is fine.
         let both = TaskPatch {
             due_at: Some(Some(at("2026-02-08T00:00:00Z"))),
             remind_at: Some(Some(at("2026-02-07T00:00:00Z"))),
             ..TaskPatch::default()
         };
-        assert!(block_on(service.update(user, task.id, both)).is_ok());
+        assert!(block_on(service.update(user, task.id, both, &Any)).is_ok());
     }
 
     #[test]
@@ -381,8 +390,8 @@ mod update {
         let (service, _) = service(repo);
         let patch = TaskPatch { priority: Some(Priority::Low), ..TaskPatch::default() };
 
-        let first = block_on(service.update(UserId::generate(), TaskId::generate(), patch.clone())).unwrap_err();
-        let second = block_on(service.update(UserId::generate(), TaskId::generate(), patch)).unwrap_err();
+        let first = block_on(service.update(UserId::generate(), TaskId::generate(), patch.clone(), &Any)).unwrap_err();
+        let second = block_on(service.update(UserId::generate(), TaskId::generate(), patch, &Any)).unwrap_err();
 
         assert!(matches!(first, DomainError::Forbidden), "{first:?}");
         assert!(matches!(second, DomainError::NotFound), "{second:?}");
@@ -412,7 +421,7 @@ mod complete {
         record_applies(&mut repo, vec![]);
         let (service, _) = service(repo);
 
-        let done = block_on(service.set_completed(user, task.id, true)).unwrap();
+        let done = block_on(service.set_completed(user, task.id, true, &Any)).unwrap();
 
         assert_eq!(done.status, TaskStatus::Completed);
         assert_eq!(done.completed_at, Some(at(T0)));
@@ -429,7 +438,7 @@ mod complete {
         repo.expect_apply().never();
         let (service, _) = service(repo);
 
-        let done = block_on(service.set_completed(user, task.id, true)).unwrap();
+        let done = block_on(service.set_completed(user, task.id, true, &Any)).unwrap();
 
         assert_eq!(done, task);
     }
@@ -443,7 +452,7 @@ mod complete {
         record_applies(&mut repo, vec![]);
         let (service, _) = service(repo);
 
-        let reopened = block_on(service.set_completed(user, task.id, false)).unwrap();
+        let reopened = block_on(service.set_completed(user, task.id, false, &Any)).unwrap();
 
         assert_eq!((reopened.status, reopened.completed_at, reopened.updated_at), (TaskStatus::Pending, None, at(T0)));
     }
@@ -456,7 +465,7 @@ mod complete {
         record_applies(&mut repo, vec![]);
         let (service, _) = service(repo);
 
-        let done = block_on(service.update(user, task.id, TaskPatch::status(TaskStatus::Completed))).unwrap();
+        let done = block_on(service.update(user, task.id, TaskPatch::status(TaskStatus::Completed), &Any)).unwrap();
 
         assert_eq!((done.status, done.completed_at), (TaskStatus::Completed, Some(at(T0))));
     }
@@ -470,15 +479,15 @@ mod complete {
             status: TaskStatus::Completed,
             completed_at: Some(winner_time),
             updated_at: winner_time,
-            revision: task.revision.next(),
+            version: task.version.next(),
             ..task.clone()
         };
         // We read the pending task, lose the race to the other writer, read again.
         let mut repo = repo_with_states(vec![task.clone(), won.clone()]);
-        let applied = record_applies(&mut repo, vec![Err(RepoError::Conflict("stale revision"))]);
+        let applied = record_applies(&mut repo, vec![Err(RepoError::Conflict("stale version"))]);
         let (service, _) = service(repo);
 
-        let done = block_on(service.set_completed(user, task.id, true)).unwrap();
+        let done = block_on(service.set_completed(user, task.id, true, &Any)).unwrap();
 
         assert_eq!(done, won);
         assert_eq!(applied.lock().unwrap().len(), 1, "the retry saw nothing left to write");
@@ -489,10 +498,10 @@ mod complete {
         let user = UserId::generate();
         let task = stored(user);
         let mut repo = repo_with_states(vec![task.clone()]);
-        repo.expect_apply().returning(|_, _| Err(RepoError::Conflict("stale revision")));
+        repo.expect_apply().returning(|_, _| Err(RepoError::Conflict("stale version")));
         let (service, _) = service(repo);
 
-        let error = block_on(service.set_completed(user, task.id, true)).unwrap_err();
+        let error = block_on(service.set_completed(user, task.id, true, &Any)).unwrap_err();
 
         assert!(matches!(error, DomainError::Conflict), "{error:?}");
     }
@@ -505,7 +514,7 @@ mod complete {
         record_applies(&mut repo, vec![Err(unavailable())]);
         let (service, _) = service(repo);
 
-        let error = block_on(service.set_completed(user, task.id, true)).unwrap_err();
+        let error = block_on(service.set_completed(user, task.id, true, &Any)).unwrap_err();
 
         assert!(matches!(error, DomainError::Unavailable(_)), "{error:?}");
     }
@@ -532,7 +541,7 @@ mod recurrence {
         repo.expect_get().returning(move |_, _| Ok(Some(current.clone())));
         let applied = record_applies(&mut repo, vec![]);
         let (service, _) = service(repo);
-        let done = block_on(service.set_completed(task.user_id, task.id, true)).unwrap();
+        let done = block_on(service.set_completed(task.user_id, task.id, true, &Any)).unwrap();
         let applied = applied.lock().unwrap().clone();
         (done, applied)
     }
@@ -558,7 +567,7 @@ mod recurrence {
             created_at: at(T0),
             updated_at: at(T0),
             completed_at: None,
-            revision: Revision::FIRST,
+            version: Version::FIRST,
             ..task.clone()
         };
         assert_eq!(*next, expected);
@@ -609,7 +618,7 @@ mod recurrence {
         let applied = record_applies(&mut repo, vec![]);
         let (service, _) = service(repo);
 
-        let reopened = block_on(service.set_completed(user, task.id, false)).unwrap();
+        let reopened = block_on(service.set_completed(user, task.id, false, &Any)).unwrap();
 
         assert_eq!(reopened.next_occurrence_id, Some(next));
         assert!(applied.lock().unwrap()[0].inserts.is_empty());
@@ -623,7 +632,7 @@ mod recurrence {
             status: TaskStatus::Completed,
             completed_at: Some(at(T0)),
             next_occurrence_id: Some(TaskId::generate()),
-            revision: task.revision.next(),
+            version: task.version.next(),
             ..task.clone()
         };
         let mut repo = MockTaskRepository::new();
@@ -632,10 +641,10 @@ mod recurrence {
             let mut states = states.lock().unwrap();
             Ok(Some(if states.len() > 1 { states.remove(0) } else { states[0].clone() }))
         });
-        let applied = record_applies(&mut repo, vec![Err(RepoError::Conflict("stale revision"))]);
+        let applied = record_applies(&mut repo, vec![Err(RepoError::Conflict("stale version"))]);
         let (service, _) = service(repo);
 
-        let done = block_on(service.set_completed(user, task.id, true)).unwrap();
+        let done = block_on(service.set_completed(user, task.id, true, &Any)).unwrap();
 
         // Our one write (with its occurrence) was refused as a whole; the winner's stands.
         assert_eq!(done, winner);
@@ -654,7 +663,7 @@ mod delete {
         repo.expect_delete_all().withf(move |u, ids| *u == user && ids == [id]).times(1).returning(|_, _| Ok(Some(1)));
         let (service, _) = service(repo);
 
-        block_on(service.delete(user, id)).unwrap();
+        block_on(service.delete(user, id, &Any)).unwrap();
     }
 
     #[test]
@@ -666,8 +675,8 @@ mod delete {
         repo.expect_owners().returning(move |_| owners.pop().unwrap());
         let (service, _) = service(repo);
 
-        let first = block_on(service.delete(UserId::generate(), TaskId::generate())).unwrap_err();
-        let second = block_on(service.delete(UserId::generate(), TaskId::generate())).unwrap_err();
+        let first = block_on(service.delete(UserId::generate(), TaskId::generate(), &Any)).unwrap_err();
+        let second = block_on(service.delete(UserId::generate(), TaskId::generate(), &Any)).unwrap_err();
 
         assert!(matches!(first, DomainError::NotFound), "{first:?}");
         assert!(matches!(second, DomainError::Forbidden), "{second:?}");
@@ -780,7 +789,7 @@ mod bulk {
         let user = UserId::generate();
         let task = stored(user);
         let mut repo = repo_with(vec![task.clone()]);
-        let applied = record_applies(&mut repo, vec![Err(RepoError::Conflict("stale revision")), Ok(())]);
+        let applied = record_applies(&mut repo, vec![Err(RepoError::Conflict("stale version")), Ok(())]);
         let (service, _) = service(repo);
 
         let done = block_on(service.bulk_complete(user, bulk(&[task.id]))).unwrap();

@@ -7,7 +7,7 @@
 use diesel::Queryable;
 use todo_domain::Timestamp;
 use todo_domain::task::{
-    Priority, Recurrence, Revision, Tag, Tags, Task, TaskDescription, TaskId, TaskStatus, TaskTitle,
+    Priority, Recurrence, Tag, Tags, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Version,
 };
 use todo_domain::user::{Email, PasswordHash, User, UserId, UserName};
 
@@ -54,7 +54,7 @@ pub(crate) struct TaskRow {
     created_at: Instant,
     updated_at: Instant,
     completed_at: Option<Instant>,
-    revision: i64,
+    version: i64,
 }
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> Error {
@@ -121,7 +121,7 @@ impl TryFrom<TaskRow> for Task {
             created_at: timestamp(row.created_at)?,
             updated_at: timestamp(row.updated_at)?,
             completed_at: optional_timestamp(row.completed_at)?,
-            revision: Revision(row.revision),
+            version: Version(row.version),
         })
     }
 }

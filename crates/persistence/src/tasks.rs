@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use todo_domain::task::{
     DUE_SOON, Direction, Priority, Recurrence, SortKey, SortValue, StatusCounts, Tag, TagCount, Task, TaskChanges,
-    TaskCounts, TaskDescription, TaskFilter, TaskId, TaskQuery, TaskRepository, TaskStatus, TaskUpdate,
+    TaskCounts, TaskDeletion, TaskDescription, TaskFilter, TaskId, TaskQuery, TaskRepository, TaskStatus, TaskUpdate,
 };
 use todo_domain::user::UserId;
 use todo_domain::{RepoError, Timestamp};
@@ -25,7 +25,9 @@ use crate::sql::{Id, Instant};
 use self::read::{
     CountsRow, after_position, count, counts_sql, filtered, like_pattern, list_by_due_date, ordered_by, page_by, uuids,
 };
-use self::write::{InsertWithTags as _, insert_tag_rows, insert_task, insert_task_row, task_changes, update_task_row};
+use self::write::{
+    InsertWithTags as _, delete_task_row, insert_tag_rows, insert_task, insert_task_row, task_changes, update_task_row,
+};
 
 pub(crate) struct Tasks {
     pool: Pool,
@@ -105,15 +107,21 @@ impl TaskRepository for Tasks {
         // queue behind each other instead of deadlocking.
         let mut changes = changes.clone();
         changes.updates.sort_by_key(|update| update.task.id);
+        changes.deletions.sort_by_key(|deletion| deletion.id);
         with_writer!(&self.pool, move |conn| {
             // The commonest write (completing, editing a task but not its tags) is one
             // UPDATE: atomic on its own, so no transaction around it (on PostgreSQL, one
             // round trip where BEGIN and COMMIT made it three).
-            if let ([update], []) = (changes.updates.as_slice(), changes.inserts.as_slice())
-                && !update.tags_changed
-            {
-                update_task_row!(conn, user_id, update);
-                return Ok(());
+            match (changes.updates.as_slice(), changes.inserts.as_slice(), changes.deletions.as_slice()) {
+                ([update], [], []) if !update.tags_changed => {
+                    update_task_row!(conn, user_id, update);
+                    return Ok(());
+                }
+                ([], [], [deletion]) => {
+                    delete_task_row!(conn, user_id, deletion);
+                    return Ok(());
+                }
+                _ => {}
             }
             AsyncConnection::transaction(conn, async |c| {
                 for update in &changes.updates {
@@ -132,6 +140,9 @@ impl TaskRepository for Tasks {
                 }
                 for task in &changes.inserts {
                     insert_task!(c, task);
+                }
+                for deletion in &changes.deletions {
+                    delete_task_row!(c, user_id, deletion);
                 }
                 Ok(())
             })

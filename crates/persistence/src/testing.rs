@@ -112,7 +112,7 @@ pub async fn insert_first_schema_task(database: &Database, task: &Task) -> Resul
                 tasks::created_at.eq(Instant::from(task.created_at)),
                 tasks::updated_at.eq(Instant::from(task.updated_at)),
                 tasks::completed_at.eq(task.completed_at.map(Instant::from)),
-                tasks::revision.eq(task.revision.0),
+                tasks::revision.eq(task.version.0),
             ))
             .execute(conn)
             .await?;

@@ -14,7 +14,7 @@ mod support {
     use chrono::TimeDelta;
     use todo_domain::Timestamp;
     use todo_domain::task::{
-        Priority, Recurrence, Revision, Tag, Tags, Task, TaskDescription, TaskId, TaskStatus, TaskTitle,
+        Priority, Recurrence, Tag, Tags, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Version,
     };
     use todo_domain::user::{Email, PasswordHash, User, UserId, UserName};
     use todo_persistence::Database;
@@ -69,7 +69,7 @@ mod support {
             created_at: at(T0),
             updated_at: at(T0),
             completed_at: None,
-            revision: Revision::FIRST,
+            version: Version::FIRST,
         }
     }
 
@@ -104,8 +104,9 @@ mod cases {
 
     use todo_domain::session::TokenId;
     use todo_domain::task::{
-        Direction, Priority, Recurrence, SearchTerm, SortKey, StatusCounts, Tag, TagCount, Task, TaskChanges,
-        TaskCounts, TaskFilter, TaskId, TaskOrder, TaskQuery, TaskService, TaskStatus, TaskTitle, TaskUpdate,
+        Direction, Precondition, Priority, Recurrence, SearchTerm, SortKey, StatusCounts, Tag, TagCount, Task,
+        TaskChanges, TaskCounts, TaskDeletion, TaskFilter, TaskId, TaskOrder, TaskQuery, TaskService, TaskStatus,
+        TaskTitle, TaskUpdate,
     };
     use todo_domain::user::{Email, PasswordHash, UserId};
     use todo_domain::{RepoError, SystemClock};
@@ -245,6 +246,21 @@ mod cases {
         assert_eq!(names, [("home".to_owned(), 1), ("work".to_owned(), 1)]);
     }
 
+    pub async fn a_task_id_is_unique_over_all_users(db: Database) {
+        let (ann, bob) = (user(&db).await, user(&db).await);
+        let anns = task(ann, "Ann's");
+        db.tasks().insert(&anns).await.unwrap();
+        // Bob's client chose the same id (Sync's client-chosen ids): refused, nothing written.
+        let bobs = Task { id: anns.id, tags: tags(&["mine"]), ..task(bob, "Bob's") };
+
+        let result = db.tasks().insert(&bobs).await;
+
+        assert!(matches!(result, Err(RepoError::Duplicate(_))), "{result:?}");
+        assert_eq!(db.tasks().get(ann, anns.id).await.unwrap(), Some(anns));
+        assert_eq!(db.tasks().get(bob, bobs.id).await.unwrap(), None);
+        assert!(db.tasks().tag_counts(bob).await.unwrap().is_empty());
+    }
+
     pub async fn another_users_task_is_absent_except_to_owners(db: Database) {
         let (ann, bob) = (user(&db).await, user(&db).await);
         let task = task(ann, "Ann's");
@@ -278,8 +294,8 @@ mod cases {
     fn updated(task: &Task, change: impl FnOnce(&mut Task)) -> TaskUpdate {
         let mut next = task.clone();
         change(&mut next);
-        next.revision = task.revision.next();
-        TaskUpdate { tags_changed: next.tags != task.tags, task: next, expected: task.revision }
+        next.version = task.version.next();
+        TaskUpdate { tags_changed: next.tags != task.tags, task: next, expected: task.version }
     }
 
     pub async fn apply_writes_updates_and_inserts_together(db: Database) {
@@ -295,7 +311,10 @@ mod cases {
         let spawned = super::support::task(owner, "next one");
 
         db.tasks()
-            .apply(owner, &TaskChanges { updates: vec![update.clone()], inserts: vec![spawned.clone()] })
+            .apply(
+                owner,
+                &TaskChanges { updates: vec![update.clone()], inserts: vec![spawned.clone()], deletions: vec![] },
+            )
             .await
             .unwrap();
 
@@ -306,22 +325,70 @@ mod cases {
         assert_eq!(names, [("new".to_owned(), 1), ("work".to_owned(), 1)]);
     }
 
-    pub async fn a_stale_revision_is_a_conflict_and_writes_nothing(db: Database) {
+    pub async fn a_stale_version_is_a_conflict_and_writes_nothing(db: Database) {
         let owner = user(&db).await;
         let (a, b) = (task(owner, "a"), task(owner, "b"));
         insert_all(&db, &[a.clone(), b.clone()]).await;
         let fresh = updated(&a, |t| t.title = TaskTitle::parse("a2").unwrap());
         let mut stale = updated(&b, |t| t.title = TaskTitle::parse("b2").unwrap());
-        stale.expected = b.revision.next(); // someone else's revision
+        stale.expected = b.version.next(); // someone else's version
         let spawned = task(owner, "spawned");
 
-        let result =
-            db.tasks().apply(owner, &TaskChanges { updates: vec![fresh, stale], inserts: vec![spawned.clone()] }).await;
+        let result = db
+            .tasks()
+            .apply(
+                owner,
+                &TaskChanges { updates: vec![fresh, stale], inserts: vec![spawned.clone()], deletions: vec![] },
+            )
+            .await;
 
         assert!(matches!(result, Err(RepoError::Conflict(_))), "{result:?}");
         assert_eq!(db.tasks().get(owner, a.id).await.unwrap(), Some(a), "the first update was rolled back");
         assert_eq!(db.tasks().get(owner, b.id).await.unwrap(), Some(b));
         assert_eq!(db.tasks().get(owner, spawned.id).await.unwrap(), None, "the insert was rolled back");
+    }
+
+    pub async fn apply_deletes_a_task_at_its_version_only_with_its_tags(db: Database) {
+        let owner = user(&db).await;
+        let (kept, gone) = (Task { tags: tags(&["home"]), ..task(owner, "kept") }, full_task(owner));
+        insert_all(&db, &[kept.clone(), gone.clone()]).await;
+        let deletion = |task: &Task, expected| TaskDeletion { id: task.id, expected };
+
+        // A stale version anywhere in the batch: nothing is deleted, nothing updated.
+        let rename = updated(&kept, |t| t.title = TaskTitle::parse("renamed").unwrap());
+        let stale = TaskChanges {
+            updates: vec![rename.clone()],
+            inserts: vec![],
+            deletions: vec![deletion(&gone, gone.version.next())],
+        };
+        let result = db.tasks().apply(owner, &stale).await;
+        assert!(matches!(result, Err(RepoError::Conflict(_))), "{result:?}");
+        assert_eq!(db.tasks().get(owner, kept.id).await.unwrap(), Some(kept.clone()));
+        assert_eq!(db.tasks().get(owner, gone.id).await.unwrap(), Some(gone.clone()));
+
+        // Alone, at the version it is at (the one-statement path), and within a batch.
+        let alone = TaskChanges { deletions: vec![deletion(&gone, gone.version)], ..TaskChanges::default() };
+        db.tasks().apply(owner, &alone).await.unwrap();
+        assert_eq!(db.tasks().get(owner, gone.id).await.unwrap(), None);
+        let again = db.tasks().apply(owner, &alone).await;
+        assert!(matches!(again, Err(RepoError::Conflict(_))), "a deleted task is no longer at any version: {again:?}");
+
+        let batch = TaskChanges { updates: vec![], inserts: vec![], deletions: vec![deletion(&kept, kept.version)] };
+        db.tasks().apply(owner, &batch).await.unwrap();
+        assert_eq!(db.tasks().get(owner, kept.id).await.unwrap(), None);
+        assert!(db.tasks().tag_counts(owner).await.unwrap().is_empty(), "the tags went with the tasks");
+    }
+
+    pub async fn apply_never_deletes_another_users_task(db: Database) {
+        let (ann, bob) = (user(&db).await, user(&db).await);
+        let theirs = task(bob, "Bob's");
+        db.tasks().insert(&theirs).await.unwrap();
+
+        let deletion = TaskDeletion { id: theirs.id, expected: theirs.version };
+        let result = db.tasks().apply(ann, &TaskChanges { deletions: vec![deletion], ..TaskChanges::default() }).await;
+
+        assert!(matches!(result, Err(RepoError::Conflict(_))), "{result:?}");
+        assert_eq!(db.tasks().get(bob, theirs.id).await.unwrap(), Some(theirs));
     }
 
     pub async fn apply_refuses_updates_to_another_users_task(db: Database) {
@@ -331,13 +398,14 @@ mod cases {
         let mut update = updated(&theirs, |t| t.title = TaskTitle::parse("hijacked").unwrap());
         update.task.user_id = ann;
 
-        let result = db.tasks().apply(ann, &TaskChanges { updates: vec![update], inserts: vec![] }).await;
+        let result =
+            db.tasks().apply(ann, &TaskChanges { updates: vec![update], inserts: vec![], deletions: vec![] }).await;
 
         assert!(matches!(result, Err(RepoError::Conflict(_))), "{result:?}");
         assert_eq!(db.tasks().get(bob, theirs.id).await.unwrap(), Some(theirs));
     }
 
-    pub async fn concurrent_writers_of_one_revision_have_exactly_one_winner(db: Database) {
+    pub async fn concurrent_writers_of_one_version_have_exactly_one_winner(db: Database) {
         let owner = user(&db).await;
         let task = task(owner, "contended");
         db.tasks().insert(&task).await.unwrap();
@@ -345,9 +413,9 @@ mod cases {
         let writers = (0..8).map(|i| {
             let repo = db.tasks();
             let update = updated(&task, |t| t.title = TaskTitle::parse(&format!("writer {i}")).unwrap());
-            tokio::spawn(
-                async move { repo.apply(owner, &TaskChanges { updates: vec![update], inserts: vec![] }).await },
-            )
+            tokio::spawn(async move {
+                repo.apply(owner, &TaskChanges { updates: vec![update], inserts: vec![], deletions: vec![] }).await
+            })
         });
         let mut wins = 0;
         for writer in writers.collect::<Vec<_>>() {
@@ -359,7 +427,7 @@ mod cases {
         }
 
         assert_eq!(wins, 1);
-        assert_eq!(db.tasks().get(owner, task.id).await.unwrap().unwrap().revision, task.revision.next());
+        assert_eq!(db.tasks().get(owner, task.id).await.unwrap().unwrap().version, task.version.next());
     }
 
     pub async fn concurrent_completions_agree_on_one_completed_at_and_one_next_occurrence(db: Database) {
@@ -370,7 +438,7 @@ mod cases {
 
         let completions = (0..8).map(|_| {
             let service = service.clone();
-            tokio::spawn(async move { service.set_completed(owner, recurring.id, true).await })
+            tokio::spawn(async move { service.set_completed(owner, recurring.id, true, &Precondition::Any).await })
         });
         let mut results = Vec::new();
         for completion in completions.collect::<Vec<_>>() {
@@ -698,12 +766,15 @@ macro_rules! every_case {
             login_failures_are_counted_per_email_in_a_window,
             a_task_round_trips_with_every_field_to_the_microsecond,
             a_second_insert_of_one_id_is_a_duplicate_that_writes_no_tag,
+            a_task_id_is_unique_over_all_users,
             another_users_task_is_absent_except_to_owners,
             get_many_returns_the_users_tasks_among_the_ids,
             apply_writes_updates_and_inserts_together,
-            a_stale_revision_is_a_conflict_and_writes_nothing,
+            a_stale_version_is_a_conflict_and_writes_nothing,
             apply_refuses_updates_to_another_users_task,
-            concurrent_writers_of_one_revision_have_exactly_one_winner,
+            apply_deletes_a_task_at_its_version_only_with_its_tags,
+            apply_never_deletes_another_users_task,
+            concurrent_writers_of_one_version_have_exactly_one_winner,
             concurrent_completions_agree_on_one_completed_at_and_one_next_occurrence,
             delete_all_is_all_or_nothing,
             delete_with_status_deletes_that_status_of_that_user_only,

@@ -13,8 +13,8 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use todo_domain::Timestamp;
 use todo_domain::task::{
-    Priority, Recurrence, Revision, StatusCounts, Tag, Tags, Task, TaskDescription, TaskId, TaskPage, TaskStatus,
-    TaskTitle,
+    Priority, Recurrence, StatusCounts, Tag, Tags, Task, TaskDescription, TaskId, TaskPage, TaskStatus, TaskTitle,
+    Version,
 };
 use todo_domain::user::UserId;
 use todo_server::api::tasks::{TaskList, TaskView};
@@ -101,7 +101,7 @@ fn task(dice: &mut Dice, user: UserId, n: u64, now: i64) -> Task {
         created_at: at(created),
         updated_at: at(completed_at.unwrap_or(created)),
         completed_at: completed_at.map(at),
-        revision: Revision(if completed { 2 } else { 1 }),
+        version: Version(if completed { 2 } else { 1 }),
     }
 }
 

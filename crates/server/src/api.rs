@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DataType, DataTypeFormat, DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
@@ -41,16 +41,22 @@ impl TypedData for ApiTime {
     }
 }
 
-/// `201 Created` with a `Location` header and a JSON body.
+/// `201 Created` with a `Location` header, a JSON body, and its `ETag` if it has one.
 #[derive(Debug)]
 pub struct Created<T> {
     location: String,
+    etag: Option<HeaderValue>,
     body: T,
 }
 
 impl<T> Created<T> {
     pub fn at(location: String, body: T) -> Self {
-        Self { location, body }
+        Self { location, etag: None, body }
+    }
+
+    #[must_use]
+    pub fn tagged(self, etag: HeaderValue) -> Self {
+        Self { etag: Some(etag), ..self }
     }
 }
 
@@ -58,7 +64,53 @@ impl<T: Serialize> Responder for Created<T> {
     type Body = BoxBody;
 
     fn respond_to(self, _: &HttpRequest) -> HttpResponse<BoxBody> {
-        HttpResponse::build(StatusCode::CREATED).insert_header((header::LOCATION, self.location)).json(self.body)
+        let mut response = HttpResponse::build(StatusCode::CREATED);
+        response.insert_header((header::LOCATION, self.location));
+        if let Some(etag) = self.etag {
+            response.insert_header((header::ETAG, etag));
+        }
+        response.json(self.body)
+    }
+}
+
+/// `200 OK` with a JSON body and its `ETag`, or `304 Not Modified` with the `ETag`
+/// alone when the client holds that version already (`If-None-Match`).
+#[derive(Debug)]
+pub struct Tagged<T> {
+    etag: HeaderValue,
+    body: Option<T>,
+}
+
+impl<T> Tagged<T> {
+    pub fn new(etag: HeaderValue, body: T) -> Self {
+        Self { etag, body: Some(body) }
+    }
+
+    pub fn not_modified(etag: HeaderValue) -> Self {
+        Self { etag, body: None }
+    }
+}
+
+impl<T: Serialize> Responder for Tagged<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse<BoxBody> {
+        match self.body {
+            Some(body) => HttpResponse::Ok().insert_header((header::ETAG, self.etag)).json(body),
+            None => HttpResponse::NotModified().insert_header((header::ETAG, self.etag)).finish(),
+        }
+    }
+}
+
+impl<T: Apiv2Schema> Apiv2Schema for Tagged<T> {}
+
+impl<T: Apiv2Schema> OperationModifier for Tagged<T> {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        <actix_web::web::Json<T> as OperationModifier>::update_response(op);
+    }
+
+    fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
+        <actix_web::web::Json<T> as OperationModifier>::update_definitions(map);
     }
 }
 

@@ -11,10 +11,11 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use serde::Serialize;
 use todo_auth::AuthError;
-use todo_domain::task::TaskId;
+use todo_domain::task::{Task, TaskId};
 use todo_domain::{DomainError, FieldError, ValidationErrors};
 use uuid::Uuid;
 
+use crate::api::tasks::{TaskView, etag};
 use crate::limits::{MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_URI_BYTES};
 use crate::telemetry::RequestId;
 
@@ -38,6 +39,8 @@ pub enum Details {
     Fields(Vec<FieldError>),
     MissingIds(Vec<TaskId>),
     ForbiddenIds(Vec<TaskId>),
+    /// 412: the task as it is now.
+    Current(Box<Task>),
 }
 
 /// Marks a response whose body is already in the contract's shape.
@@ -171,6 +174,7 @@ enum DetailsBody<'a> {
     Fields(Vec<FieldBody<'a>>),
     Missing { missing_ids: Vec<Uuid> },
     Forbidden { forbidden_ids: Vec<Uuid> },
+    Current { current: TaskView<&'a Task> },
 }
 
 #[derive(Serialize)]
@@ -193,6 +197,7 @@ impl ResponseError for ApiError {
             }
             Details::MissingIds(missing) => DetailsBody::Missing { missing_ids: ids(missing) },
             Details::ForbiddenIds(forbidden) => DetailsBody::Forbidden { forbidden_ids: ids(forbidden) },
+            Details::Current(task) => DetailsBody::Current { current: TaskView(&**task) },
         };
         let body = Body { error: self.code, message: &self.message, details };
         let mut response = HttpResponse::build(self.status);
@@ -201,6 +206,9 @@ impl ResponseError for ApiError {
         }
         if let Some(seconds) = self.retry_after_secs {
             response.insert_header((header::RETRY_AFTER, seconds));
+        }
+        if let Details::Current(task) = &self.details {
+            response.insert_header((header::ETAG, etag(task.version)));
         }
         let mut response = response.json(body);
         response.extensions_mut().insert(ContractBody);
@@ -232,6 +240,15 @@ impl From<DomainError> for ApiError {
                     "some of the tasks belong to another user; nothing was changed",
                 )
             },
+            DomainError::PreconditionFailed(current) => Self {
+                details: Details::Current(current),
+                ..Self::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "PRECONDITION_FAILED",
+                    "the task is not at the version If-Match names; nothing was changed",
+                )
+            },
+            DomainError::IdTaken => Self::new(StatusCode::CONFLICT, "CONFLICT", "a task with this id exists already"),
             DomainError::Conflict => {
                 tracing::warn!("gave up on a write after too many concurrent changes");
                 Self::unavailable()

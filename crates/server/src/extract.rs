@@ -10,11 +10,13 @@
 
 mod authorized;
 mod body;
+mod conditional;
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub use authorized::{Authorized, NoPath, PathParams, TaskPath, UserPath};
 pub use body::Body;
+pub use conditional::{IfMatch, IfNoneMatch};
 
 type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;

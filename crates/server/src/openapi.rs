@@ -88,14 +88,16 @@ fn error_schema() -> Value {
                 "description": "A stable machine code.",
                 "enum": [
                     "MALFORMED_REQUEST", "EMAIL_ALREADY_REGISTERED", "UNAUTHORIZED", "TOKEN_REVOKED",
-                    "INVALID_CREDENTIALS", "FORBIDDEN", "NOT_FOUND", "METHOD_NOT_ALLOWED", "PAYLOAD_TOO_LARGE",
-                    "VALIDATION_ERROR", "RATE_LIMITED", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"
+                    "INVALID_CREDENTIALS", "FORBIDDEN", "NOT_FOUND", "METHOD_NOT_ALLOWED", "CONFLICT",
+                    "PRECONDITION_FAILED", "PAYLOAD_TOO_LARGE", "VALIDATION_ERROR", "RATE_LIMITED", "INTERNAL_ERROR",
+                    "SERVICE_UNAVAILABLE"
                 ]
             },
             "message": {"type": "string", "description": "A sentence for people."},
             "details": {
                 "nullable": true,
-                "description": "null; one entry per bad field (422); or the ids a bulk request failed on (404, 403).",
+                "description": "null; one entry per bad field (422); the ids a bulk request failed on (404, 403); \
+                    or the task as it is now (412).",
                 "oneOf": [
                     {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
                     {
@@ -109,6 +111,12 @@ fn error_schema() -> Value {
                         "required": ["forbidden_ids"],
                         "additionalProperties": false,
                         "properties": {"forbidden_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}}}
+                    },
+                    {
+                        "type": "object",
+                        "required": ["current"],
+                        "additionalProperties": false,
+                        "properties": {"current": {"$ref": "#/components/schemas/Task"}}
                     }
                 ]
             }
@@ -212,8 +220,9 @@ fn constrain(schema: &str, property: &str, value: &mut Value) {
         }
         ("Task", "title") => json!({"minLength": 1, "maxLength": TaskTitle::MAX_CHARS}),
         ("Task", "description") => json!({"maxLength": TaskDescription::MAX_CHARS}),
+        ("Task", "version") => json!({"minimum": 1}),
         // Counted after lowercasing and dropping duplicates, which no schema can say.
-        ("CreateTask" | "UpdateTask", "tags") => json!({
+        ("CreateTask" | "UpdateTask", "tags") | ("UpdateTask", "add_tags" | "remove_tags") => json!({
             "description": format!("At most {} distinct tags once lowercased; duplicates are dropped.", Tags::MAX),
             "items": {"type": "string", "minLength": 1, "pattern": patterns::tag()},
         }),
@@ -258,18 +267,24 @@ struct Route {
 fn route(method: &str, path: &str) -> Route {
     const TASK: &[u16] = &[401, 403, 422, 500, 503];
     const TASK_BODY: &[u16] = &[400, 401, 403, 413, 422, 500, 503];
-    const ONE_TASK: &[u16] = &[401, 403, 404, 422, 500, 503];
+    const ONE_TASK: &[u16] = &[400, 401, 403, 404, 422, 500, 503];
     const ONE_TASK_BODY: &[u16] = &[400, 401, 403, 404, 413, 422, 500, 503];
+    const CREATE: &[u16] = &[400, 401, 403, 409, 413, 422, 500, 503];
+    const CONDITIONAL_TASK: &[u16] = &[400, 401, 403, 404, 412, 422, 500, 503];
+    const CONDITIONAL_TASK_BODY: &[u16] = &[400, 401, 403, 404, 412, 413, 422, 500, 503];
     match (method, path) {
         (_, "/health") => Route { authenticated: false, errors: &[] },
         (_, "/health/ready") => Route { authenticated: false, errors: &[503] },
         (_, "/auth/register") => Route { authenticated: false, errors: &[400, 413, 422, 500, 503] },
         (_, "/auth/login") => Route { authenticated: false, errors: &[400, 401, 413, 422, 429, 500, 503] },
         (_, "/auth/logout" | "/auth/me") => Route { authenticated: true, errors: &[401, 500, 503] },
-        ("put" | "patch", _) | (_, "/api/{user_id}/tasks/bulk/complete" | "/api/{user_id}/tasks/bulk/delete") => {
+        ("put" | "patch", _) => Route { authenticated: true, errors: CONDITIONAL_TASK_BODY },
+        (_, "/api/{user_id}/tasks/bulk/complete" | "/api/{user_id}/tasks/bulk/delete") => {
             Route { authenticated: true, errors: ONE_TASK_BODY }
         }
-        ("get" | "delete", p) if p.ends_with("{task_id}") => Route { authenticated: true, errors: ONE_TASK },
+        ("get", p) if p.ends_with("{task_id}") => Route { authenticated: true, errors: ONE_TASK },
+        ("delete", p) if p.ends_with("{task_id}") => Route { authenticated: true, errors: CONDITIONAL_TASK },
+        ("post", "/api/{user_id}/tasks") => Route { authenticated: true, errors: CREATE },
         ("post", _) => Route { authenticated: true, errors: TASK_BODY },
         _ => Route { authenticated: true, errors: TASK },
     }
@@ -278,8 +293,8 @@ fn route(method: &str, path: &str) -> Route {
 fn describe(status: u16) -> String {
     let text = match status {
         400 => {
-            "MALFORMED_REQUEST: the body is empty, not a JSON object, or not sent as application/json \
-                (EMAIL_ALREADY_REGISTERED on registration)"
+            "MALFORMED_REQUEST: the body is empty, not a JSON object, or not sent as application/json, or \
+                If-Match / If-None-Match is not a list of entity tags (EMAIL_ALREADY_REGISTERED on registration)"
         }
         401 => "UNAUTHORIZED, TOKEN_REVOKED, or INVALID_CREDENTIALS (login)",
         403 => {
@@ -287,6 +302,8 @@ fn describe(status: u16) -> String {
                 (bulk routes: details.forbidden_ids)"
         }
         404 => "NOT_FOUND: no such task (bulk routes: details.missing_ids)",
+        409 => "CONFLICT: a task with the id given exists already",
+        412 => "PRECONDITION_FAILED: the task is not at a version If-Match names; details.current is the task",
         413 => return format!("PAYLOAD_TOO_LARGE: the body is over {MAX_BODY_BYTES} bytes"),
         422 => "VALIDATION_ERROR: one details entry per bad field or parameter",
         429 => "RATE_LIMITED: too many failed logins for this email; see Retry-After",
@@ -330,6 +347,7 @@ fn patch_operation(method: &str, path: &str, operation: &mut Value) {
     if path == "/api/{user_id}/tasks/{task_id}" && method == "delete" {
         responses.insert("204".into(), json!({"description": "Deleted", "headers": {"X-Request-Id": request_id}}));
     }
+
     for &status in route.errors {
         let mut response = json!({
             "description": describe(status),
@@ -355,6 +373,40 @@ fn patch_operation(method: &str, path: &str, operation: &mut Value) {
         for parameter in parameters {
             patch_parameter(parameter);
         }
+    }
+    document_conditions(method, path, operation, request_id);
+}
+
+/// Sync's conditional requests: the `ETag` of every answer that is one task, `If-Match`
+/// on the writes of one task, `If-None-Match` (and 304) on reading one.
+fn document_conditions(method: &str, path: &str, operation: &mut Map<String, Value>, request_id: Value) {
+    let one_task = path == "/api/{user_id}/tasks/{task_id}";
+    let success = match (method, path) {
+        ("post", "/api/{user_id}/tasks") => Some("201"),
+        ("get" | "put", _) if one_task => Some("200"),
+        ("patch", p) if p.ends_with("/complete") => Some("200"),
+        ("delete", _) if one_task => None,
+        _ => return,
+    };
+    let etag = header("The task's version as a strong entity tag, e.g. \"3\".", json!({"type": "string"}));
+    if let Some(success) = success {
+        operation["responses"][success]["headers"]["ETag"] = etag.clone();
+    }
+    let (name, description) = match method {
+        "post" => return,
+        "get" => {
+            ("If-None-Match", "304 without a body when this lists the task's entity tag (compared weakly) or is *.")
+        }
+        _ => ("If-Match", "Only change the task if it is at one of the versions listed (strong tags), or *; else 412."),
+    };
+    let parameter = json!({"name": name, "in": "header", "required": false, "description": description,
+        "schema": {"type": "string"}});
+    if let Some(parameters) = operation.entry("parameters").or_insert_with(|| json!([])).as_array_mut() {
+        parameters.push(parameter);
+    }
+    if method == "get" {
+        operation["responses"]["304"] = json!({"description": "Not Modified: the client holds this version already",
+            "headers": {"X-Request-Id": request_id, "ETag": etag}});
     }
 }
 

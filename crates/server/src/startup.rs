@@ -226,11 +226,29 @@ async fn no_such_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found("no such route"))
 }
 
+/// Sync's retry key (`Idempotency-Key`) and the mark of a replayed answer.
+const IDEMPOTENCY_KEY: header::HeaderName = header::HeaderName::from_static("idempotency-key");
+const IDEMPOTENT_REPLAYED: header::HeaderName = header::HeaderName::from_static("idempotent-replayed");
+
 fn cors(origins: &CorsOrigins) -> Cors {
     let cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID])
-        .expose_headers([header::LOCATION, header::RETRY_AFTER, header::WWW_AUTHENTICATE, REQUEST_ID])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            IDEMPOTENCY_KEY,
+            REQUEST_ID,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+            REQUEST_ID,
+            IDEMPOTENT_REPLAYED,
+        ])
         .max_age(3600)
         // Not a browser? Then CORS is not our business: serve without its headers.
         .block_on_origin_mismatch(false);

@@ -1,13 +1,16 @@
 //! The rules of changing a task: creating one, editing it, completing it (and what a
 //! recurring task leaves behind), all as pure functions of the task and "now".
 
-use super::{Priority, Recurrence, Revision, Tags, Task, TaskDescription, TaskId, TaskStatus, TaskTitle};
+use super::{Priority, Recurrence, Tags, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Version};
 use crate::user::UserId;
 use crate::{Timestamp, ValidationErrors};
 
 /// What a client gives to create a task. Every field but the title has a default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTask {
+    /// The id the client chose (Sync: a task made offline keeps its id), or `None` for
+    /// a fresh one.
+    pub id: Option<TaskId>,
     pub title: TaskTitle,
     pub description: Option<TaskDescription>,
     pub priority: Priority,
@@ -22,6 +25,7 @@ impl NewTask {
     #[must_use]
     pub fn titled(title: TaskTitle) -> Self {
         Self {
+            id: None,
             title,
             description: None,
             priority: Priority::default(),
@@ -35,7 +39,7 @@ impl NewTask {
     /// The new `Pending` task, if the fields agree with each other.
     pub fn into_task(self, user_id: UserId, now: Timestamp) -> Result<Task, ValidationErrors> {
         let task = Task {
-            id: TaskId::generate(),
+            id: self.id.unwrap_or_else(TaskId::generate),
             user_id,
             title: self.title,
             description: self.description,
@@ -49,7 +53,7 @@ impl NewTask {
             created_at: now,
             updated_at: now,
             completed_at: None,
-            revision: Revision::FIRST,
+            version: Version::FIRST,
         };
         check_dates(&task, &Touched::ALL)?;
         Ok(task)
@@ -65,7 +69,13 @@ pub struct TaskPatch {
     pub description: Option<Option<TaskDescription>>,
     pub status: Option<TaskStatus>,
     pub priority: Option<Priority>,
+    /// Replaces the whole list.
     pub tags: Option<Tags>,
+    /// Merged into the list as it is when the write happens, then `remove_tags` are
+    /// taken out: (current + added) - removed, which must hold at most [`Tags::MAX`].
+    /// Never together with `tags`.
+    pub add_tags: Option<Tags>,
+    pub remove_tags: Option<Tags>,
     pub due_at: Option<Option<Timestamp>>,
     pub remind_at: Option<Option<Timestamp>>,
     pub recurrence: Option<Option<Recurrence>>,
@@ -90,7 +100,7 @@ impl TaskPatch {
 pub enum Edit {
     /// The patch asks for what the task already is: nothing to write.
     Unchanged,
-    /// The new state (next revision), and the next occurrence that completing a
+    /// The new state (next version), and the next occurrence that completing a
     /// recurring task creates.
     Changed { task: Task, spawned: Option<Task> },
 }
@@ -125,12 +135,23 @@ fn check_dates(task: &Task, touched: &Touched) -> Result<(), ValidationErrors> {
 impl Task {
     /// This task after `patch`, at `now`.
     ///
-    /// Any change sets `updated_at` and bumps the revision; becoming `Completed` sets
+    /// Any change sets `updated_at` and bumps the version; becoming `Completed` sets
     /// `completed_at` (and may spawn the next occurrence), becoming `Pending` clears
     /// it, and staying `Completed` keeps it. The rules are checked on the result.
     pub fn edit(&self, patch: &TaskPatch, now: Timestamp) -> Result<Edit, ValidationErrors> {
         let mut next = self.clone();
-        let TaskPatch { title, description, status, priority, tags, due_at, remind_at, recurrence } = patch;
+        let TaskPatch {
+            title,
+            description,
+            status,
+            priority,
+            tags,
+            add_tags,
+            remove_tags,
+            due_at,
+            remind_at,
+            recurrence,
+        } = patch;
         if let Some(title) = title {
             next.title.clone_from(title);
         }
@@ -142,6 +163,15 @@ impl Task {
         }
         if let Some(tags) = tags {
             next.tags.clone_from(tags);
+        }
+        if add_tags.is_some() || remove_tags.is_some() {
+            let none = Tags::default();
+            next.tags = next
+                .tags
+                .merged(add_tags.as_ref().unwrap_or(&none), remove_tags.as_ref().unwrap_or(&none))
+                .map_err(|_| {
+                    ValidationErrors::single("add_tags", format!("must leave the task with at most {} tags", Tags::MAX))
+                })?;
         }
         if let Some(due_at) = due_at {
             next.due_at = *due_at;
@@ -174,7 +204,7 @@ impl Task {
             return Ok(Edit::Unchanged);
         }
         next.updated_at = now;
-        next.revision = self.revision.next();
+        next.version = self.version.next();
         Ok(Edit::Changed { task: next, spawned })
     }
 
@@ -207,7 +237,7 @@ impl Task {
             created_at: now,
             updated_at: now,
             completed_at: None,
-            revision: Revision::FIRST,
+            version: Version::FIRST,
         })
     }
 }

@@ -4,17 +4,39 @@ use super::{Priority, Recurrence, Tags, TaskDescription, TaskStatus, TaskTitle};
 use crate::Timestamp;
 use crate::id::{TaskId, UserId};
 
-/// A version number bumped by every write to a task; writers compare it to detect
-/// that someone else changed the task since they read it.
+/// A task's version: 1 when it is created, plus exactly 1 with every write that changes
+/// it. Writers compare it to detect that someone else changed the task since they read
+/// it, and clients send it back (`If-Match`) to do the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Revision(pub i64);
+pub struct Version(pub i64);
 
-impl Revision {
+impl Version {
     pub const FIRST: Self = Self(1);
 
     #[must_use]
     pub const fn next(self) -> Self {
         Self(self.0 + 1)
+    }
+}
+
+/// What a conditional write (`If-Match`) asks of the task's current version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Precondition {
+    /// Any version will do (no `If-Match`, or `If-Match: *`).
+    #[default]
+    Any,
+    /// One of these versions; an empty list allows none.
+    OneOf(Vec<Version>),
+}
+
+impl Precondition {
+    /// Whether a task at `current` may be written.
+    #[must_use]
+    pub fn allows(&self, current: Version) -> bool {
+        match self {
+            Self::Any => true,
+            Self::OneOf(versions) => versions.contains(&current),
+        }
     }
 }
 
@@ -40,7 +62,7 @@ pub struct Task {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub completed_at: Option<Timestamp>,
-    pub revision: Revision,
+    pub version: Version,
 }
 
 impl Task {

@@ -4,26 +4,39 @@ use async_trait::async_trait;
 use chrono::TimeDelta;
 
 use super::TaskQuery;
-use super::{Priority, Revision, Tag, Task, TaskId, TaskStatus};
+use super::{Priority, Tag, Task, TaskId, TaskStatus, Version};
 use crate::user::UserId;
 use crate::{RepoError, Timestamp};
 
 /// A new state of a stored task, written only if the task is still at `expected`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskUpdate {
-    /// The whole new state; its `revision` is `expected.next()`.
+    /// The whole new state; its `version` is `expected.next()`.
     pub task: Task,
-    /// The revision the writer read.
-    pub expected: Revision,
+    /// The version the writer read.
+    pub expected: Version,
     /// Whether `task.tags` differ from the stored ones (saves rewriting them).
     pub tags_changed: bool,
 }
 
+/// A stored task to delete, only if it is still at `expected`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskDeletion {
+    pub id: TaskId,
+    /// The version the writer read (and, for a conditional request, the client named).
+    pub expected: Version,
+}
+
 /// A set of writes to one user's tasks, applied all together or not at all.
+///
+/// Every write to a task that depends on what the writer read goes through
+/// [`TaskRepository::apply`] as one of these: the one place where a store makes a batch
+/// of task writes atomic.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskChanges {
     pub updates: Vec<TaskUpdate>,
     pub inserts: Vec<Task>,
+    pub deletions: Vec<TaskDeletion>,
 }
 
 /// How many of a user's tasks are in each status.
@@ -91,7 +104,8 @@ pub struct TagCount {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait TaskRepository: Send + Sync {
-    /// Stores a new task with its tags.
+    /// Stores a new task with its tags; `Err(RepoError::Duplicate)` and nothing stored
+    /// when a task with its id exists (anyone's: ids are unique over all users).
     async fn insert(&self, task: &Task) -> Result<(), RepoError>;
 
     /// The user's task with this id, or `Ok(None)` (also when another user owns it).
@@ -106,10 +120,10 @@ pub trait TaskRepository: Send + Sync {
     /// meant for the miss path only.
     async fn owners(&self, ids: &[TaskId]) -> Result<Vec<(TaskId, UserId)>, RepoError>;
 
-    /// Applies every update and insert of `changes` in one transaction.
+    /// Applies every update, insert and deletion of `changes` in one transaction.
     ///
-    /// MUST return `Err(RepoError::Conflict)` and write nothing when any updated task
-    /// is no longer at its `expected` revision (or no longer exists).
+    /// MUST return `Err(RepoError::Conflict)` and write nothing when any updated or
+    /// deleted task is no longer at its `expected` version (or no longer exists).
     async fn apply(&self, user_id: UserId, changes: &TaskChanges) -> Result<(), RepoError>;
 
     /// Deletes every one of the user's tasks among `ids`, in one transaction, and

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::change::{Edit, NewTask, TaskPatch};
 use super::cursor::{self, CursorError};
-use super::ports::{TagCount, TaskChanges, TaskRepository, TaskUpdate};
+use super::ports::{TagCount, TaskChanges, TaskDeletion, TaskRepository, TaskUpdate};
 use super::request::{BulkCompleted, BulkDelete, BulkIds, ListRequest, MAX_REMINDERS, Statistics, TaskPage};
-use super::{Task, TaskFilter, TaskId, TaskQuery, TaskStatus};
+use super::{Precondition, Task, TaskFilter, TaskId, TaskQuery, TaskStatus};
 use crate::user::UserId;
 use crate::{Clock, DomainError, RepoError, ValidationErrors};
 
@@ -37,11 +37,14 @@ impl TaskService {
         Self { tasks, clock }
     }
 
-    /// Creates a `Pending` task.
+    /// Creates a `Pending` task; `IdTaken` when the client chose an id that a task has.
     pub async fn create(&self, user_id: UserId, new: NewTask) -> Result<Task, DomainError> {
         let task = new.into_task(user_id, self.clock.now())?;
-        self.tasks.insert(&task).await?;
-        Ok(task)
+        match self.tasks.insert(&task).await {
+            Ok(()) => Ok(task),
+            Err(RepoError::Duplicate(_)) => Err(DomainError::IdTaken),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// The user's task; `NotFound`, or `Forbidden` when it is someone else's.
@@ -52,26 +55,56 @@ impl TaskService {
         }
     }
 
-    /// Changes the fields `patch` names; an empty patch is a validation error.
-    pub async fn update(&self, user_id: UserId, id: TaskId, patch: TaskPatch) -> Result<Task, DomainError> {
+    /// Changes the fields `patch` names, if the task is at a version `precondition`
+    /// allows (else `PreconditionFailed`, and nothing changes); an empty patch is a
+    /// validation error.
+    pub async fn update(
+        &self,
+        user_id: UserId,
+        id: TaskId,
+        patch: TaskPatch,
+        precondition: &Precondition,
+    ) -> Result<Task, DomainError> {
         if patch.is_empty() {
             return Err(ValidationErrors::single("body", "must set at least one field").into());
         }
-        self.edit(user_id, id, &patch).await
+        self.edit(user_id, id, &patch, precondition).await
     }
 
-    /// Marks the task `Completed` (or `Pending` with `completed == false`).
-    pub async fn set_completed(&self, user_id: UserId, id: TaskId, completed: bool) -> Result<Task, DomainError> {
+    /// Marks the task `Completed` (or `Pending` with `completed == false`), under
+    /// `precondition` like [`update`](Self::update).
+    pub async fn set_completed(
+        &self,
+        user_id: UserId,
+        id: TaskId,
+        completed: bool,
+        precondition: &Precondition,
+    ) -> Result<Task, DomainError> {
         let status = if completed { TaskStatus::Completed } else { TaskStatus::Pending };
-        self.edit(user_id, id, &TaskPatch::status(status)).await
+        self.edit(user_id, id, &TaskPatch::status(status), precondition).await
     }
 
-    /// Deletes the task for good (only this occurrence of a recurring task).
-    pub async fn delete(&self, user_id: UserId, id: TaskId) -> Result<(), DomainError> {
-        match self.tasks.delete_all(user_id, &[id]).await? {
-            Some(_) => Ok(()),
-            None => Err(self.miss(user_id, id).await),
+    /// Deletes the task for good (only this occurrence of a recurring task), under
+    /// `precondition` like [`update`](Self::update).
+    pub async fn delete(&self, user_id: UserId, id: TaskId, precondition: &Precondition) -> Result<(), DomainError> {
+        if *precondition == Precondition::Any {
+            // Nothing to compare: one statement, no read first.
+            return match self.tasks.delete_all(user_id, &[id]).await? {
+                Some(_) => Ok(()),
+                None => Err(self.miss(user_id, id).await),
+            };
         }
+        for _ in 0..MAX_ATTEMPTS {
+            let current = self.current(user_id, id, precondition).await?;
+            let deletion = TaskDeletion { id, expected: current.version };
+            match self.tasks.apply(user_id, &TaskChanges { deletions: vec![deletion], ..TaskChanges::default() }).await
+            {
+                Ok(()) => return Ok(()),
+                Err(RepoError::Conflict(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(DomainError::Conflict)
     }
 
     /// Completes every named task, all or nothing: `MissingTasks` when any does not
@@ -89,7 +122,7 @@ impl TaskService {
                 if let Edit::Changed { task: next, spawned } =
                     task.edit(&TaskPatch::status(TaskStatus::Completed), now)?
                 {
-                    changes.updates.push(TaskUpdate { task: next, expected: task.revision, tags_changed: false });
+                    changes.updates.push(TaskUpdate { task: next, expected: task.version, tags_changed: false });
                     changes.inserts.extend(spawned);
                 }
             }
@@ -187,18 +220,37 @@ impl TaskService {
         Ok(self.tasks.tag_counts(user_id).await?)
     }
 
-    /// Read, change, write if nobody wrote in between; else read again.
-    async fn edit(&self, user_id: UserId, id: TaskId, patch: &TaskPatch) -> Result<Task, DomainError> {
+    /// The user's task, if it is at a version `precondition` allows.
+    async fn current(&self, user_id: UserId, id: TaskId, precondition: &Precondition) -> Result<Task, DomainError> {
+        let current = self.get(user_id, id).await?;
+        if precondition.allows(current.version) {
+            Ok(current)
+        } else {
+            Err(DomainError::PreconditionFailed(Box::new(current)))
+        }
+    }
+
+    /// Read, check the precondition, change, write if nobody wrote in between; else
+    /// read again (and check again: a client that named the version it read loses to
+    /// the writer that got there first).
+    async fn edit(
+        &self,
+        user_id: UserId,
+        id: TaskId,
+        patch: &TaskPatch,
+        precondition: &Precondition,
+    ) -> Result<Task, DomainError> {
         for _ in 0..MAX_ATTEMPTS {
-            let current = self.get(user_id, id).await?;
+            let current = self.current(user_id, id, precondition).await?;
             let (task, spawned) = match current.edit(patch, self.clock.now())? {
                 Edit::Unchanged => return Ok(current),
                 Edit::Changed { task, spawned } => (task, spawned),
             };
             let tags_changed = task.tags != current.tags;
             let changes = TaskChanges {
-                updates: vec![TaskUpdate { task: task.clone(), expected: current.revision, tags_changed }],
+                updates: vec![TaskUpdate { task: task.clone(), expected: current.version, tags_changed }],
                 inserts: spawned.into_iter().collect(),
+                deletions: Vec::new(),
             };
             match self.tasks.apply(user_id, &changes).await {
                 Ok(()) => return Ok(task),

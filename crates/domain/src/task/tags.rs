@@ -92,6 +92,18 @@ impl Tags {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// `(self + added) - removed`, sorted and distinct like every tag list; an error
+    /// when that holds more than [`Tags::MAX`].
+    pub fn merged(&self, added: &Tags, removed: &Tags) -> Result<Self, TagsError> {
+        let tags = self.0.iter().chain(&added.0).filter(|tag| !removed.contains(tag)).cloned();
+        Self::new(tags)
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 impl TryFrom<Vec<Tag>> for Tags {

@@ -32,7 +32,7 @@ macro_rules! task_changes {
             tasks::next_occurrence_id.eq(task.next_occurrence_id.map(|id| Id(id.as_uuid()))),
             tasks::updated_at.eq(Instant::from(task.updated_at)),
             tasks::completed_at.eq(task.completed_at.map(Instant::from)),
-            tasks::revision.eq(task.revision.0),
+            tasks::revision.eq(task.version.0),
         )
     }};
 }
@@ -62,7 +62,7 @@ macro_rules! insert_task_row {
     }};
 }
 
-/// Writes `$update` (a task's new state, if its revision is still the expected one) on
+/// Writes `$update` (a task's new state, if its version is still the expected one) on
 /// `$conn`; the tag rows are the caller's business.
 macro_rules! update_task_row {
     ($conn:expr, $user:expr, $update:expr) => {{
@@ -80,6 +80,25 @@ macro_rules! update_task_row {
         .execute(&mut *$conn)
         .await?;
         if updated == 0 {
+            return Err(Error::Conflict("the task changed since it was read"));
+        }
+    }};
+}
+
+/// Deletes `$deletion` (a task, if its version is still the expected one) on `$conn`;
+/// its tag rows go with it (`ON DELETE CASCADE`).
+macro_rules! delete_task_row {
+    ($conn:expr, $user:expr, $deletion:expr) => {{
+        let deletion: &TaskDeletion = $deletion;
+        let deleted = diesel::delete(
+            tasks::table
+                .filter(tasks::user_id.eq(Id($user.as_uuid())))
+                .filter(tasks::id.eq(Id(deletion.id.as_uuid())))
+                .filter(tasks::revision.eq(deletion.expected.0)),
+        )
+        .execute(&mut *$conn)
+        .await?;
+        if deleted == 0 {
             return Err(Error::Conflict("the task changed since it was read"));
         }
     }};
@@ -138,7 +157,7 @@ impl InsertWithTags for AsyncPgConnection {
                     .bind::<Nullable<Uuid>, _>(task.next_occurrence_id.map(|id| Id(id.as_uuid())))
                     .bind::<Timestamptz, _>(Instant::from(task.updated_at))
                     .bind::<Nullable<Timestamptz>, _>(task.completed_at.map(Instant::from))
-                    .bind::<BigInt, _>(task.revision.0)
+                    .bind::<BigInt, _>(task.version.0)
                     .bind::<Array<Text>, _>(tags),
             )
             .execute(self)
@@ -173,4 +192,4 @@ impl InsertWithTags for crate::sqlite::Connection {
     }
 }
 
-pub(super) use {insert_tag_rows, insert_task, insert_task_row, task_changes, update_task_row};
+pub(super) use {delete_task_row, insert_tag_rows, insert_task, insert_task_row, task_changes, update_task_row};

@@ -10,11 +10,13 @@ use paperclip::actix::{NoContent, api_v2_operation};
 
 use self::parse::{parse_bulk_delete, parse_bulk_ids, parse_completed, parse_list_query, parse_new_task, parse_patch};
 pub use self::views::{
-    BulkCompleted, BulkDeleted, PendingByPriority, Reminders, Statistics, TagCount, TagList, TaskList, TaskView,
+    BulkCompleted, BulkDeleted, PendingByPriority, Reminders, Statistics, TagCount, TagList, TaskList, TaskView, etag,
 };
-use super::{Created, QueryParams};
+use todo_domain::task::Task;
+
+use super::{Created, QueryParams, Tagged};
 use crate::error::ApiError;
-use crate::extract::{Authorized, Body, TaskPath, UserPath};
+use crate::extract::{Authorized, Body, IfMatch, IfNoneMatch, TaskPath, UserPath};
 use crate::state::AppState;
 
 /// Registers the task routes (static paths before `{task_id}`).
@@ -59,26 +61,38 @@ async fn create_task(
     let user = auth.path()?.user();
     let new = parse_new_task(body.object()?)?;
     let task = state.tasks.create(user, new).await?;
-    Ok(Created::at(format!("/api/{}/tasks/{}", task.user_id, task.id), TaskView(task)))
+    let (location, tag) = (format!("/api/{}/tasks/{}", task.user_id, task.id), etag(task.version));
+    Ok(Created::at(location, TaskView(task)).tagged(tag))
 }
 
-/// Get one task.
+/// Get one task (304 when `If-None-Match` names its current version).
 #[api_v2_operation(tags(tasks), operation_id = "get_task")]
-async fn get_task(state: Data<AppState>, auth: Authorized<TaskPath>) -> Result<Json<TaskView>, ApiError> {
+async fn get_task(
+    state: Data<AppState>,
+    auth: Authorized<TaskPath>,
+    if_none_match: IfNoneMatch,
+) -> Result<Tagged<TaskView>, ApiError> {
     let (user, task) = auth.path()?.ids();
-    Ok(Json(TaskView(state.tasks.get(user, task).await?)))
+    let held = if_none_match.held()?;
+    let task = state.tasks.get(user, task).await?;
+    if held.holds(task.version) {
+        return Ok(Tagged::not_modified(etag(task.version)));
+    }
+    Ok(tagged(task))
 }
 
-/// Change some fields of a task.
+/// Change some fields of a task (`If-Match`: only at one of the versions named).
 #[api_v2_operation(tags(tasks), operation_id = "update_task")]
 async fn update_task(
     state: Data<AppState>,
     auth: Authorized<TaskPath>,
     body: Body<schema::UpdateTask>,
-) -> Result<Json<TaskView>, ApiError> {
+    if_match: IfMatch,
+) -> Result<Tagged<TaskView>, ApiError> {
     let (user, task) = auth.path()?.ids();
     let patch = parse_patch(body.object()?)?;
-    Ok(Json(TaskView(state.tasks.update(user, task, patch).await?)))
+    let precondition = if_match.precondition()?;
+    Ok(tagged(state.tasks.update(user, task, patch, &precondition).await?))
 }
 
 /// Mark a task completed, or pending again with `{"completed": false}`.
@@ -87,18 +101,30 @@ async fn complete_task(
     state: Data<AppState>,
     auth: Authorized<TaskPath>,
     body: Body<schema::CompleteTask>,
-) -> Result<Json<TaskView>, ApiError> {
+    if_match: IfMatch,
+) -> Result<Tagged<TaskView>, ApiError> {
     let (user, task) = auth.path()?.ids();
     let completed = parse_completed(body.optional_object()?)?;
-    Ok(Json(TaskView(state.tasks.set_completed(user, task, completed).await?)))
+    let precondition = if_match.precondition()?;
+    Ok(tagged(state.tasks.set_completed(user, task, completed, &precondition).await?))
 }
 
 /// Delete a task for good.
 #[api_v2_operation(tags(tasks), operation_id = "delete_task")]
-async fn delete_task(state: Data<AppState>, auth: Authorized<TaskPath>) -> Result<NoContent, ApiError> {
+async fn delete_task(
+    state: Data<AppState>,
+    auth: Authorized<TaskPath>,
+    if_match: IfMatch,
+) -> Result<NoContent, ApiError> {
     let (user, task) = auth.path()?.ids();
-    state.tasks.delete(user, task).await?;
+    let precondition = if_match.precondition()?;
+    state.tasks.delete(user, task, &precondition).await?;
     Ok(NoContent)
+}
+
+/// A task as the answer, with its `ETag`.
+fn tagged(task: Task) -> Tagged<TaskView> {
+    Tagged::new(etag(task.version), TaskView(task))
 }
 
 /// Complete several tasks, all or nothing.

@@ -24,9 +24,9 @@ use serde_json::{Value, json};
 use todo_auth::{AuthPorts, AuthService, IssuedToken, JwtSecret, PasswordHasher, TokenCodec};
 use todo_domain::session::{MockLoginAttemptRepository, MockRevokedTokenRepository, TokenId};
 use todo_domain::task::{
-    Direction, MockTaskRepository, Priority, Recurrence, Revision, SearchTerm, SortKey, StatusCounts, Tag, TagCount,
-    Tags, Task, TaskChanges, TaskCounts, TaskDescription, TaskFilter, TaskId, TaskOrder, TaskQuery, TaskService,
-    TaskStatus, TaskTitle, TaskUpdate,
+    Direction, MockTaskRepository, Priority, Recurrence, SearchTerm, SortKey, StatusCounts, Tag, TagCount, Tags, Task,
+    TaskChanges, TaskCounts, TaskDescription, TaskFilter, TaskId, TaskOrder, TaskQuery, TaskService, TaskStatus,
+    TaskTitle, TaskUpdate, Version,
 };
 use todo_domain::user::{Email, MockUserRepository, User, UserId, UserName};
 use todo_domain::{Clock, FixedClock, RepoError, Timestamp};
@@ -89,7 +89,7 @@ fn stored(id: Uuid, owner: Uuid) -> Task {
         created_at: at(CREATED),
         updated_at: at(CREATED),
         completed_at: None,
-        revision: Revision::FIRST,
+        version: Version::FIRST,
     }
 }
 
@@ -114,7 +114,7 @@ fn completed(id: Uuid) -> Task {
         status: TaskStatus::Completed,
         completed_at: Some(done),
         updated_at: done,
-        revision: Revision(2),
+        version: Version(2),
         ..stored(id, ALICE)
     }
 }
@@ -134,6 +134,7 @@ fn task_json(task: &Task) -> Value {
         "remind_at": time(task.remind_at),
         "recurrence": task.recurrence.map(Recurrence::as_str),
         "next_occurrence_id": task.next_occurrence_id.map(|id| id.to_string()),
+        "version": task.version.0,
         "created_at": task.created_at.to_rfc3339(),
         "updated_at": task.updated_at.to_rfc3339(),
         "completed_at": time(task.completed_at),
@@ -487,3 +488,4 @@ mod list;
 mod one_task;
 mod operations;
 mod summaries;
+mod sync;

@@ -8,6 +8,7 @@
 
 mod scenarios;
 mod support;
+mod sync;
 
 /// Stamps every scenario out for one backend.
 macro_rules! stamp {
@@ -43,6 +44,9 @@ macro_rules! every_scenario {
             ten_failed_logins_lock_that_email_only,
             the_service_is_ready_with_its_database,
             cors_lets_the_configured_origin_call_every_route,
+            two_writers_of_one_version_get_exactly_one_200_and_one_412,
+            concurrent_taggers_and_editors_all_win,
+            a_chosen_id_is_kept_and_a_taken_one_is_409_for_anyone,
             $($more)*
         );
     };

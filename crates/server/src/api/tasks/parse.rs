@@ -11,32 +11,57 @@ use todo_domain::task::{
 
 use crate::json::{self, Field, Fields};
 
-const CREATE_FIELDS: &[&str] = &["title", "description", "priority", "tags", "due_at", "remind_at", "recurrence"];
-const UPDATE_FIELDS: &[&str] =
-    &["title", "description", "status", "priority", "tags", "due_at", "remind_at", "recurrence"];
-/// `tags`: a list of labels, normalised and de-duplicated; never `null`.
-fn tags_field(fields: &mut Fields) -> Option<Tags> {
-    match fields.string_array("tags", Tag::parse) {
+const CREATE_FIELDS: &[&str] = &["id", "title", "description", "priority", "tags", "due_at", "remind_at", "recurrence"];
+const UPDATE_FIELDS: &[&str] = &[
+    "title",
+    "description",
+    "status",
+    "priority",
+    "tags",
+    "add_tags",
+    "remove_tags",
+    "due_at",
+    "remind_at",
+    "recurrence",
+];
+
+/// A list of labels (`tags`, `add_tags`, `remove_tags`), normalised and de-duplicated;
+/// never `null`.
+fn tags_field(fields: &mut Fields, name: &'static str) -> Option<Tags> {
+    match fields.string_array(name, Tag::parse) {
         Field::Absent => None,
         Field::Null => {
-            fields.errors().add("tags", "must not be null");
+            fields.errors().add(name, "must not be null");
             None
         }
-        Field::Set(tags) => fields.errors().check("tags", Tags::new(tags)),
+        Field::Set(tags) => fields.errors().check(name, Tags::new(tags)),
     }
+}
+
+/// `id` of a create: a UUID other than the nil one; never `null` (left out, the server
+/// makes one).
+fn client_id(fields: &mut Fields) -> Option<TaskId> {
+    let id = set(fields.optional_string("id", uuid))?;
+    if id.as_uuid().is_nil() {
+        fields.errors().add("id", "must not be the nil UUID");
+        return None;
+    }
+    Some(id)
 }
 
 pub(super) fn parse_new_task(object: Map<String, Value>) -> Result<NewTask, ValidationErrors> {
     let mut fields = Fields::new(object, CREATE_FIELDS);
+    let id = client_id(&mut fields);
     let title = fields.required_string("title", TaskTitle::parse);
     let description = fields.nullable_string("description", TaskDescription::parse);
     let priority = fields.optional_string("priority", str::parse::<Priority>);
-    let tags = tags_field(&mut fields);
+    let tags = tags_field(&mut fields, "tags");
     let due_at = fields.nullable_string("due_at", json::timestamp);
     let remind_at = fields.nullable_string("remind_at", json::timestamp);
     let recurrence = fields.nullable_string("recurrence", str::parse::<Recurrence>);
     let Some(title) = title else { return Err(fields.finish(()).err().unwrap_or_default()) };
     let new = NewTask {
+        id,
         description: set(description),
         priority: set(priority).unwrap_or_default(),
         tags: tags.unwrap_or_default(),
@@ -66,13 +91,22 @@ fn change<T>(field: Field<T>) -> Option<Option<T>> {
 }
 
 pub(super) fn parse_patch(object: Map<String, Value>) -> Result<TaskPatch, ValidationErrors> {
+    let merging_with_tags: Vec<&'static str> = ["add_tags", "remove_tags"]
+        .into_iter()
+        .filter(|merge| object.contains_key("tags") && object.contains_key(*merge))
+        .collect();
     let mut fields = Fields::new(object, UPDATE_FIELDS);
+    for merge in merging_with_tags {
+        fields.errors().add(merge, "cannot be given with tags, which replaces the whole list");
+    }
     let patch = TaskPatch {
         title: set(fields.optional_string("title", TaskTitle::parse)),
         description: change(fields.nullable_string("description", TaskDescription::parse)),
         status: set(fields.optional_string("status", str::parse::<TaskStatus>)),
         priority: set(fields.optional_string("priority", str::parse::<Priority>)),
-        tags: tags_field(&mut fields),
+        tags: tags_field(&mut fields, "tags"),
+        add_tags: tags_field(&mut fields, "add_tags"),
+        remove_tags: tags_field(&mut fields, "remove_tags"),
         due_at: change(fields.nullable_string("due_at", json::timestamp)),
         remind_at: change(fields.nullable_string("remind_at", json::timestamp)),
         recurrence: change(fields.nullable_string("recurrence", str::parse::<Recurrence>)),

@@ -45,6 +45,8 @@ pub struct Task {
     pub remind_at: Option<ApiTime>,
     pub recurrence: Option<Recurrence>,
     pub next_occurrence_id: Option<Uuid>,
+    /// 1 at creation, plus 1 with every change; the `ETag` is this number in quotes.
+    pub version: i64,
     pub created_at: ApiTime,
     pub updated_at: ApiTime,
     pub completed_at: Option<ApiTime>,
@@ -53,6 +55,9 @@ pub struct Task {
 /// Create a task: only `title` is required.
 #[derive(Debug, Serialize, Apiv2Schema)]
 pub struct CreateTask {
+    /// The id of the new task, chosen by the client (e.g. offline); left out, the server
+    /// makes one. 409 when a task has it already.
+    pub id: Option<Uuid>,
     pub title: String,
     pub description: Option<String>,
     pub priority: Option<Priority>,
@@ -69,7 +74,12 @@ pub struct UpdateTask {
     pub description: Option<String>,
     pub status: Option<TaskStatus>,
     pub priority: Option<Priority>,
+    /// Replaces the whole list.
     pub tags: Option<Vec<String>>,
+    /// Added to the list as it is when the change is made (not with `tags`).
+    pub add_tags: Option<Vec<String>>,
+    /// Taken out of the list after `add_tags` (not with `tags`).
+    pub remove_tags: Option<Vec<String>>,
     pub due_at: Option<ApiTime>,
     pub remind_at: Option<ApiTime>,
     pub recurrence: Option<Recurrence>,

@@ -1,22 +1,32 @@
 //! The task routes' answers, serialized straight from the domain's values.
 
+use std::borrow::Borrow;
+
+use actix_web::http::header::HeaderValue;
 use paperclip::actix::Apiv2Schema;
 use paperclip::v2::models::DefaultSchemaRaw;
 use serde::ser::{SerializeSeq as _, SerializeStruct as _};
 use serde::{Serialize, Serializer};
-use todo_domain::task::{Recurrence, Tags, Task, TaskDescription, TaskId, TaskPage};
+use todo_domain::task::{Recurrence, Tags, Task, TaskDescription, TaskId, TaskPage, Version};
 
 use super::schema;
 use crate::api::ApiTime;
 
+/// The entity tag of a task at `version`: strong, the version in double quotes.
+#[must_use]
+#[allow(clippy::expect_used)] // digits between quotes: always a valid header value
+pub fn etag(version: Version) -> HeaderValue {
+    HeaderValue::try_from(format!("\"{}\"", version.0)).expect("an entity tag is visible ASCII")
+}
+
 /// A task in a response, serialized straight from the domain value (no copies).
 #[derive(Debug)]
-pub struct TaskView(pub Task);
+pub struct TaskView<T: Borrow<Task> = Task>(pub T);
 
-impl Serialize for TaskView {
+impl<T: Borrow<Task>> Serialize for TaskView<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let task = &self.0;
-        let mut out = serializer.serialize_struct("Task", 14)?;
+        let task = self.0.borrow();
+        let mut out = serializer.serialize_struct("Task", 15)?;
         out.serialize_field("id", &task.id.as_uuid())?;
         out.serialize_field("user_id", &task.user_id.as_uuid())?;
         out.serialize_field("title", task.title.as_str())?;
@@ -28,6 +38,7 @@ impl Serialize for TaskView {
         out.serialize_field("remind_at", &task.remind_at.map(ApiTime))?;
         out.serialize_field("recurrence", &task.recurrence.map(Recurrence::as_str))?;
         out.serialize_field("next_occurrence_id", &task.next_occurrence_id.map(TaskId::as_uuid))?;
+        out.serialize_field("version", &task.version.0)?;
         out.serialize_field("created_at", &ApiTime(task.created_at))?;
         out.serialize_field("updated_at", &ApiTime(task.updated_at))?;
         out.serialize_field("completed_at", &task.completed_at.map(ApiTime))?;
@@ -138,4 +149,14 @@ pub struct TagCount {
 #[derive(Debug, Serialize, Apiv2Schema)]
 pub struct TagList {
     pub tags: Vec<TagCount>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_etag_is_the_version_in_quotes() {
+        assert_eq!(etag(Version(7)), "\"7\"");
+    }
 }

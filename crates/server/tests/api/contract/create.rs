@@ -43,6 +43,7 @@ async fn create_is_201_with_location_and_the_full_task() {
             "remind_at": "2026-01-10T09:00:00.000000Z",
             "recurrence": "weekly",
             "next_occurrence_id": null,
+            "version": 1,
             "created_at": "2026-01-03T10:15:30.123456Z",
             "updated_at": "2026-01-03T10:15:30.123456Z",
             "completed_at": null,
@@ -65,7 +66,7 @@ async fn create_is_201_with_location_and_the_full_task() {
             created_at: now(),
             updated_at: now(),
             completed_at: None,
-            revision: Revision::FIRST,
+            version: Version::FIRST,
         }
     );
 }
@@ -93,7 +94,7 @@ async fn create_with_only_a_title_takes_the_defaults() {
         json!({
             "id": id, "user_id": ALICE.to_string(), "title": "Buy milk", "description": null,
             "status": "Pending", "priority": "medium", "tags": [], "due_at": null, "remind_at": null,
-            "recurrence": null, "next_occurrence_id": null, "created_at": NOW, "updated_at": NOW,
+            "recurrence": null, "next_occurrence_id": null, "version": 1, "created_at": NOW, "updated_at": NOW,
             "completed_at": null,
         })
     );

@@ -13,7 +13,7 @@ async fn get_is_200_with_the_task() {
             "id": T1.to_string(), "user_id": ALICE.to_string(), "title": "Buy milk", "description": "2 litres",
             "status": "Pending", "priority": "high", "tags": ["home"], "due_at": "2026-01-05T09:00:00.000000Z",
             "remind_at": "2026-01-05T08:00:00.000000Z", "recurrence": "weekly", "next_occurrence_id": null,
-            "created_at": "2026-01-01T08:00:00.250000Z", "updated_at": "2026-01-01T08:00:00.250000Z",
+            "version": 1, "created_at": "2026-01-01T08:00:00.250000Z", "updated_at": "2026-01-01T08:00:00.250000Z",
             "completed_at": null,
         })
     );
@@ -44,14 +44,14 @@ async fn put_changes_only_the_given_fields() {
     let after = Task {
         title: TaskTitle::parse("Buy oat milk").unwrap(),
         updated_at: now(),
-        revision: Revision(2),
+        version: Version(2),
         ..before.clone()
     };
     assert_eq!(
         taken(&applied),
         TaskChanges {
-            updates: vec![TaskUpdate { task: after.clone(), expected: Revision::FIRST, tags_changed: false }],
-            inserts: vec![]
+            updates: vec![TaskUpdate { task: after.clone(), expected: Version::FIRST, tags_changed: false }],
+            ..TaskChanges::default()
         }
     );
     assert_eq!(answer.json(), task_json(&after));
@@ -77,12 +77,12 @@ async fn put_null_clears_a_nullable_field_and_tags_replace_the_list() {
         tags: tags(&["urgent", "work"]),
         priority: Priority::Low,
         updated_at: now(),
-        revision: Revision(2),
+        version: Version(2),
         ..before
     };
     assert_eq!(
         taken(&applied).updates,
-        vec![TaskUpdate { task: after.clone(), expected: Revision::FIRST, tags_changed: true }]
+        vec![TaskUpdate { task: after.clone(), expected: Version::FIRST, tags_changed: true }]
     );
     assert_eq!(answer.json(), task_json(&after));
 }
@@ -173,7 +173,7 @@ async fn put_status_completed_sets_completed_at_and_pending_clears_it() {
         status: TaskStatus::Completed,
         completed_at: Some(now()),
         updated_at: now(),
-        revision: Revision(2),
+        version: Version(2),
         ..before
     };
     assert_eq!(answer.json(), task_json(&done));
@@ -184,7 +184,7 @@ async fn put_status_completed_sets_completed_at_and_pending_clears_it() {
     let answer = send(ports, put(&task_url(ALICE, T1)).signed_in_as(ALICE).json(&json!({"status": "Pending"}))).await;
     assert_eq!(answer.status, StatusCode::OK);
     let undone =
-        Task { status: TaskStatus::Pending, completed_at: None, updated_at: now(), revision: Revision(3), ..before };
+        Task { status: TaskStatus::Pending, completed_at: None, updated_at: now(), version: Version(3), ..before };
     assert_eq!(answer.json(), task_json(&undone));
 }
 
@@ -204,7 +204,7 @@ async fn patch_complete_with_no_body_or_an_empty_or_true_body_marks_the_task_com
             status: TaskStatus::Completed,
             completed_at: Some(now()),
             updated_at: now(),
-            revision: Revision(2),
+            version: Version(2),
             ..before
         };
         assert_eq!(taken(&applied).updates[0].task, done, "{body:?}");
@@ -224,7 +224,7 @@ async fn patch_complete_false_marks_the_task_pending_again() {
     .await;
     assert_eq!(answer.status, StatusCode::OK);
     let undone =
-        Task { status: TaskStatus::Pending, completed_at: None, updated_at: now(), revision: Revision(3), ..before };
+        Task { status: TaskStatus::Pending, completed_at: None, updated_at: now(), version: Version(3), ..before };
     assert_eq!(answer.json(), task_json(&undone));
 }
 
@@ -299,13 +299,10 @@ async fn completing_a_recurring_task_creates_its_next_occurrence() {
         completed_at: Some(now()),
         next_occurrence_id: Some(next.id),
         updated_at: now(),
-        revision: Revision(2),
+        version: Version(2),
         ..before
     };
-    assert_eq!(
-        changes.updates,
-        vec![TaskUpdate { task: done.clone(), expected: Revision::FIRST, tags_changed: false }]
-    );
+    assert_eq!(changes.updates, vec![TaskUpdate { task: done.clone(), expected: Version::FIRST, tags_changed: false }]);
     assert_eq!(answer.json(), task_json(&done));
 }
 

@@ -10,6 +10,11 @@ use futures_util::FutureExt as _;
 use futures_util::future::LocalBoxFuture;
 use serde_json::{Value, json};
 
+pub use super::sync::{
+    a_chosen_id_is_kept_and_a_taken_one_is_409_for_anyone, concurrent_taggers_and_editors_all_win,
+    two_writers_of_one_version_get_exactly_one_200_and_one_412,
+};
+
 use super::support::{
     Backend, PASSWORD, Reply, Request, api, assert_time, expected_task, generic, id, ids, query, reference_order,
     task_routes, time, uuid,
@@ -50,7 +55,7 @@ pub async fn the_journey_ends_with_the_token_revoked_on_every_route(backend: Bac
         expected_task(
             &ann,
             &json!({"title": "Buy milk", "description": "2 litres", "tags": ["errands", "home"],
-                    "status": "Completed", "completed_at": "<generated>"})
+                    "status": "Completed", "completed_at": "<generated>", "version": 2})
         )
     );
     assert_eq!(completed["id"], created["id"]);

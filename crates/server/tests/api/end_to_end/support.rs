@@ -375,7 +375,8 @@ pub fn check_task_shape(task: &Value) {
             "tags",
             "title",
             "updated_at",
-            "user_id"
+            "user_id",
+            "version"
         ]
     );
     uuid(&task["id"]);
@@ -412,7 +413,7 @@ pub fn expected_task(user: &Session, fields: &Value) -> Value {
     let mut task = json!({
         "id": "<generated>", "user_id": user.id, "title": null, "description": null,
         "status": "Pending", "priority": "medium", "tags": [], "due_at": null,
-        "remind_at": null, "recurrence": null, "next_occurrence_id": null,
+        "remind_at": null, "recurrence": null, "next_occurrence_id": null, "version": 1,
         "created_at": "<generated>", "updated_at": "<generated>", "completed_at": null,
     });
     for (key, value) in fields.as_object().unwrap() {

@@ -1,0 +1,2 @@
+DROP INDEX tasks_id;
+CREATE INDEX tasks_id ON tasks (id);
