@@ -34,23 +34,7 @@ fn tags(names: &[&str]) -> Tags {
 /// A stored pending task of `user`, created an hour before T0.
 fn stored(user: UserId) -> Task {
     let created = at("2026-01-31T08:00:00Z");
-    Task {
-        id: TaskId::generate(),
-        user_id: user,
-        title: title("Buy milk"),
-        description: None,
-        status: TaskStatus::Pending,
-        priority: Priority::Medium,
-        tags: Tags::default(),
-        due_at: None,
-        remind_at: None,
-        recurrence: None,
-        next_occurrence_id: None,
-        created_at: created,
-        updated_at: created,
-        completed_at: None,
-        version: Version(3),
-    }
+    Task { version: Version(3), ..NewTask::titled(title("Buy milk")).into_task(user, created).unwrap() }
 }
 
 fn service(repo: MockTaskRepository) -> (TaskService, Arc<FixedClock>) {
@@ -90,6 +74,21 @@ fn record_applies(
         results.pop().unwrap_or(Ok(()))
     });
     applied
+}
+
+/// A repository whose `get` answers `task`, as stored.
+fn repo_storing(task: &Task) -> MockTaskRepository {
+    let mut repo = MockTaskRepository::new();
+    let current = task.clone();
+    repo.expect_get().returning(move |_, _| Ok(Some(current.clone())));
+    repo
+}
+
+/// A service over `task` as stored that accepts every write.
+fn accepting(task: &Task) -> TaskService {
+    let mut repo = repo_storing(task);
+    record_applies(&mut repo, vec![]);
+    service(repo).0
 }
 
 mod create {
@@ -237,13 +236,6 @@ mod get {
 mod update {
     use super::*;
 
-    fn repo_with(task: &Task) -> MockTaskRepository {
-        let mut repo = MockTaskRepository::new();
-        let current = task.clone();
-        repo.expect_get().returning(move |_, _| Ok(Some(current.clone())));
-        repo
-    }
-
     #[test]
     fn an_empty_patch_is_a_validation_error_and_touches_nothing() {
         let (service, _) = service(MockTaskRepository::new());
@@ -258,7 +250,7 @@ mod update {
     fn only_the_given_fields_change_and_updated_at_moves_to_now() {
         let user = UserId::generate();
         let task = Task { description: Some(TaskDescription::parse("keep").unwrap()), ..stored(user) };
-        let mut repo = repo_with(&task);
+        let mut repo = repo_storing(&task);
         let applied = record_applies(&mut repo, vec![]);
         let (service, _) = service(repo);
         let patch =
@@ -286,17 +278,9 @@ mod update {
     fn null_clears_a_nullable_field() {
         let user = UserId::generate();
         let task = Task { description: Some(TaskDescription::parse("old").unwrap()), ..stored(user) };
-        let mut repo = repo_with(&task);
-        record_applies(&mut repo, vec![]);
-        let (service, _) = service(repo);
 
-        let updated = block_on(service.update(
-            user,
-            task.id,
-            TaskPatch { description: Some(None), ..TaskPatch::default() },
-            &Any,
-        ))
-        .unwrap();
+        let patch = TaskPatch { description: Some(None), ..TaskPatch::default() };
+        let updated = block_on(accepting(&task).update(user, task.id, patch, &Any)).unwrap();
 
         assert_eq!(updated.description, None);
     }
@@ -305,7 +289,7 @@ mod update {
     fn a_patch_that_changes_nothing_writes_nothing_and_keeps_updated_at() {
         let user = UserId::generate();
         let task = stored(user);
-        let mut repo = repo_with(&task);
+        let mut repo = repo_storing(&task);
         repo.expect_apply().never();
         let (service, _) = service(repo);
 
@@ -324,17 +308,9 @@ mod update {
     fn created_at_never_changes() {
         let user = UserId::generate();
         let task = stored(user);
-        let mut repo = repo_with(&task);
-        record_applies(&mut repo, vec![]);
-        let (service, _) = service(repo);
 
-        let updated = block_on(service.update(
-            user,
-            task.id,
-            TaskPatch { priority: Some(Priority::High), ..TaskPatch::default() },
-            &Any,
-        ))
-        .unwrap();
+        let patch = TaskPatch { priority: Some(Priority::High), ..TaskPatch::default() };
+        let updated = block_on(accepting(&task).update(user, task.id, patch, &Any)).unwrap();
 
         assert_eq!(updated.created_at, task.created_at);
         assert_eq!(updated.priority, Priority::High);
@@ -344,7 +320,7 @@ mod update {
     fn clearing_the_due_at_of_a_recurring_task_is_refused() {
         let user = UserId::generate();
         let task = Task { due_at: Some(at(T0)), recurrence: Some(Recurrence::Daily), ..stored(user) };
-        let mut repo = repo_with(&task);
+        let mut repo = repo_storing(&task);
         repo.expect_apply().never();
         let (service, _) = service(repo);
 
@@ -363,9 +339,7 @@ mod update {
             remind_at: Some(at("2026-02-09T00:00:00Z")),
             ..stored(user)
         };
-        let mut repo = repo_with(&task);
-        record_applies(&mut repo, vec![]);
-        let (service, _) = service(repo);
+        let service = accepting(&task);
 
         // Moving the due date before the stored reminder breaks remind_at <= due_at...
         let early = TaskPatch { due_at: Some(Some(at("2026-02-08T00:00:00Z"))), ..TaskPatch::default() };
@@ -417,9 +391,7 @@ mod complete {
     fn becoming_completed_sets_completed_at_to_now() {
         let user = UserId::generate();
         let task = stored(user);
-        let mut repo = repo_with_states(vec![task.clone()]);
-        record_applies(&mut repo, vec![]);
-        let (service, _) = service(repo);
+        let service = accepting(&task);
 
         let done = block_on(service.set_completed(user, task.id, true, &Any)).unwrap();
 
@@ -448,9 +420,7 @@ mod complete {
         let user = UserId::generate();
         let task =
             Task { status: TaskStatus::Completed, completed_at: Some(at("2026-01-30T00:00:00Z")), ..stored(user) };
-        let mut repo = repo_with_states(vec![task.clone()]);
-        record_applies(&mut repo, vec![]);
-        let (service, _) = service(repo);
+        let service = accepting(&task);
 
         let reopened = block_on(service.set_completed(user, task.id, false, &Any)).unwrap();
 
@@ -461,9 +431,7 @@ mod complete {
     fn a_status_change_through_update_follows_the_same_rules() {
         let user = UserId::generate();
         let task = stored(user);
-        let mut repo = repo_with_states(vec![task.clone()]);
-        record_applies(&mut repo, vec![]);
-        let (service, _) = service(repo);
+        let service = accepting(&task);
 
         let done = block_on(service.update(user, task.id, TaskPatch::status(TaskStatus::Completed), &Any)).unwrap();
 
@@ -698,6 +666,13 @@ mod bulk {
         repo
     }
 
+    /// A task of `user`, another user's task, and a repository holding both.
+    fn mine_and_theirs(user: UserId) -> (Task, Task, MockTaskRepository) {
+        let (mine, theirs) = (stored(user), stored(UserId::generate()));
+        let repo = repo_with(vec![mine.clone(), theirs.clone()]);
+        (mine, theirs, repo)
+    }
+
     #[test]
     fn bulk_complete_counts_duplicates_once_and_completes_all_in_one_write() {
         let user = UserId::generate();
@@ -757,10 +732,8 @@ mod bulk {
     #[test]
     fn bulk_complete_with_a_missing_id_answers_the_missing_ids_and_changes_nothing() {
         let user = UserId::generate();
-        let mine = stored(user);
-        let theirs = stored(UserId::generate());
+        let (mine, theirs, mut repo) = mine_and_theirs(user);
         let ghost = TaskId::generate();
-        let mut repo = repo_with(vec![mine.clone(), theirs.clone()]);
         repo.expect_apply().never();
         let (service, _) = service(repo);
 
@@ -773,9 +746,7 @@ mod bulk {
     #[test]
     fn bulk_complete_with_another_users_id_answers_the_forbidden_ids_and_changes_nothing() {
         let user = UserId::generate();
-        let mine = stored(user);
-        let theirs = stored(UserId::generate());
-        let mut repo = repo_with(vec![mine.clone(), theirs.clone()]);
+        let (mine, theirs, mut repo) = mine_and_theirs(user);
         repo.expect_apply().never();
         let (service, _) = service(repo);
 
@@ -813,10 +784,8 @@ mod bulk {
     #[test]
     fn bulk_delete_by_ids_is_all_or_nothing_with_missing_then_forbidden_ids() {
         let user = UserId::generate();
-        let mine = stored(user);
-        let theirs = stored(UserId::generate());
+        let (mine, theirs, mut repo) = mine_and_theirs(user);
         let ghost = TaskId::generate();
-        let mut repo = repo_with(vec![mine.clone(), theirs.clone()]);
         repo.expect_delete_all().returning(|_, _| Ok(None));
         let (service, _) = service(repo);
 

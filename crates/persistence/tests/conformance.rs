@@ -14,7 +14,7 @@ mod support {
     use chrono::TimeDelta;
     use todo_domain::Timestamp;
     use todo_domain::task::{
-        Priority, Recurrence, Tag, Tags, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Version,
+        NewTask, Priority, Recurrence, Tag, Tags, Task, TaskDescription, TaskId, TaskStatus, TaskTitle,
     };
     use todo_domain::user::{Email, PasswordHash, User, UserId, UserName};
     use todo_persistence::Database;
@@ -53,24 +53,9 @@ mod support {
         user.id
     }
 
+    /// A pending task of `user` made at T0 with the domain's own defaults.
     pub fn task(user: UserId, title: &str) -> Task {
-        Task {
-            id: TaskId::generate(),
-            user_id: user,
-            title: TaskTitle::parse(title).unwrap(),
-            description: None,
-            status: TaskStatus::Pending,
-            priority: Priority::Medium,
-            tags: Tags::default(),
-            due_at: None,
-            remind_at: None,
-            recurrence: None,
-            next_occurrence_id: None,
-            created_at: at(T0),
-            updated_at: at(T0),
-            completed_at: None,
-            version: Version::FIRST,
-        }
+        NewTask::titled(TaskTitle::parse(title).unwrap()).into_task(user, at(T0)).unwrap()
     }
 
     /// A task with every field set.
