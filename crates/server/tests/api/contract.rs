@@ -8,6 +8,7 @@
 //! for all of them: an `X-Request-Id`, the error body's three keys and JSON type on every
 //! status >= 400, and `WWW-Authenticate: Bearer` on every 401.
 
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use actix_web::HttpMessage as _;
@@ -34,6 +35,8 @@ use todo_server::config::CorsOrigins;
 use todo_server::startup::app;
 use todo_server::state::{AppState, Readiness};
 use uuid::Uuid;
+
+use crate::common::base64url;
 
 // --- fixtures ------------------------------------------------------------------------
 
@@ -154,11 +157,20 @@ async fn ann() -> User {
 }
 
 /// A slot a mock writes what it received into, for the test to look at afterwards.
-fn slot<T>() -> Arc<Mutex<Option<T>>> {
+type Slot<T> = Arc<Mutex<Option<T>>>;
+
+fn slot<T>() -> Slot<T> {
     Arc::new(Mutex::new(None))
 }
 
-fn taken<T: Clone>(slot: &Arc<Mutex<Option<T>>>) -> T {
+/// A slot, and what a mock calls to keep a copy of what it received in it.
+fn recorder<T: Clone + Send + 'static>() -> (Slot<T>, impl Fn(&T) + Send + 'static) {
+    let received = slot::<T>();
+    let keep = received.clone();
+    (received, move |value: &T| *keep.lock().unwrap() = Some(value.clone()))
+}
+
+fn taken<T: Clone>(slot: &Slot<T>) -> T {
     slot.lock().unwrap().clone().expect("the mock was not called")
 }
 
@@ -226,6 +238,31 @@ impl Ports {
         self.tasks.expect_delete_with_status().never();
         self
     }
+
+    /// Signed in, and the request is refused before a task is read or written.
+    fn refused_before_lookup() -> Self {
+        let mut ports = Self::signed_in().no_task_writes();
+        ports.tasks.expect_get().never();
+        ports
+    }
+
+    /// `insert` is called once, and succeeds.
+    fn inserts(mut self) -> Self {
+        self.tasks.expect_insert().times(1).returning(|_| Ok(()));
+        self
+    }
+
+    /// `delete_all` of Alice's `ids` is called once and deletes them all.
+    fn deletes(mut self, ids: &[Uuid]) -> Self {
+        let ids: Vec<TaskId> = ids.iter().copied().map(tid).collect();
+        let count = u64::try_from(ids.len()).unwrap();
+        self.tasks
+            .expect_delete_all()
+            .withf(move |user, task_ids| *user == uid(ALICE) && task_ids == ids)
+            .times(1)
+            .returning(move |_, _| Ok(Some(count)));
+        self
+    }
 }
 
 /// The readiness probe: answers as the database would.
@@ -290,6 +327,19 @@ impl Answer {
         self.headers.get(name).map(|value| value.to_str().unwrap())
     }
 
+    /// Asserts this status and exactly this JSON body.
+    #[track_caller]
+    fn is(&self, status: StatusCode, body: Value) {
+        self.is_for(status, body, "");
+    }
+
+    /// Asserts this status and exactly this JSON body; `case` names the case in failures.
+    #[track_caller]
+    fn is_for(&self, status: StatusCode, body: Value, case: impl fmt::Display) {
+        assert_eq!(self.status, status, "{case} {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.json(), body, "{case}");
+    }
+
     /// The rules every response of the contract keeps.
     fn check_common_rules(&self) {
         let id = self.header(REQUEST_ID).unwrap_or_else(|| panic!("no X-Request-Id on a {} answer", self.status));
@@ -341,6 +391,14 @@ fn issued(user: Uuid) -> IssuedToken {
 
 fn tasks_url(user: Uuid) -> String {
     format!("/api/{user}/tasks")
+}
+
+fn complete_url(task: Uuid) -> String {
+    format!("{}/complete", task_url(ALICE, task))
+}
+
+fn statistics_url(user: Uuid) -> String {
+    format!("{}/statistics", tasks_url(user))
 }
 
 fn task_url(user: Uuid, task: Uuid) -> String {
@@ -418,6 +476,10 @@ fn unauthorized() -> Value {
     error("UNAUTHORIZED", "missing or invalid bearer token")
 }
 
+fn error_with(code: &str, message: &str, details: Value) -> Value {
+    json!({"error": code, "message": message, "details": details})
+}
+
 fn malformed(message: &str) -> Value {
     error("MALFORMED_REQUEST", message)
 }
@@ -449,33 +511,44 @@ fn padded_body(len: usize) -> String {
     format!("{start}{}}}", " ".repeat(len - start.len() - 1))
 }
 
-/// base64url without padding, for hand-made tokens.
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    out
-}
-
 fn claims(user: Uuid) -> Value {
     let iat = now().as_datetime().timestamp();
     json!({"sub": user.to_string(), "jti": Uuid::new_v4().to_string(), "iat": iat, "exp": iat + 3600})
 }
 
 /// `apply` is called once; what it received goes into the returned slot.
-fn applies(ports: &mut Ports) -> Arc<Mutex<Option<TaskChanges>>> {
-    let received = slot::<TaskChanges>();
-    let keep = received.clone();
+fn applies(ports: &mut Ports) -> Slot<TaskChanges> {
+    let (received, keep) = recorder();
     ports.tasks.expect_apply().withf(|user, _| *user == uid(ALICE)).times(1).returning(move |_, changes| {
-        *keep.lock().unwrap() = Some(changes.clone());
+        keep(changes);
         Ok(())
     });
     received
+}
+
+/// `insert` is called once; the task it received goes into the returned slot.
+fn captures_insert(ports: &mut Ports) -> Slot<Task> {
+    let (inserted, keep) = recorder();
+    ports.tasks.expect_insert().times(1).returning(move |task| {
+        keep(task);
+        Ok(())
+    });
+    inserted
+}
+
+/// Alice's `PUT` of `body` on T1.
+fn put_t1(body: &Value) -> TestRequest {
+    put(&task_url(ALICE, T1)).signed_in_as(ALICE).json(body)
+}
+
+/// Alice updates T1 with `body` (`PUT`) over `ports`.
+async fn update(ports: Ports, body: &Value) -> Answer {
+    send(ports, put_t1(body)).await
+}
+
+/// Alice creates a task with `body` over `ports`.
+async fn create(ports: Ports, body: &Value) -> Answer {
+    send(ports, post(&tasks_url(ALICE)).signed_in_as(ALICE).json(body)).await
 }
 
 mod auth;

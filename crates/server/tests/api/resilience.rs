@@ -32,6 +32,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
+use crate::common::{assert_error_shape, base64url};
+
 /// The key every server process of these tests signs with (so restarts keep tokens).
 const JWT_SECRET: &str = "resilience-tests-secret-of-more-than-32-bytes";
 const PASSWORD: &str = "correct horse 1";
@@ -352,16 +354,7 @@ impl Response {
     fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{self:?}");
         let body = self.json();
-        let object = body.as_object().unwrap_or_else(|| panic!("not an object: {self:?}"));
-        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        assert_eq!(keys, ["details", "error", "message"], "{self:?}");
-        assert_eq!(object["error"], code, "{self:?}");
-        assert!(object["message"].as_str().is_some_and(|m| !m.is_empty()), "{self:?}");
-        assert!(self.header("content-type").is_some_and(|t| t.starts_with("application/json")), "{self:?}");
-        if status == 401 {
-            assert_eq!(self.header("www-authenticate"), Some("Bearer"), "{self:?}");
-        }
+        assert_error_shape(status, self.header("content-type"), self.header("www-authenticate"), &body, code, self);
     }
 }
 
@@ -555,18 +548,6 @@ fn percent_encode(value: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[usize::try_from((n >> (18 - 6 * i)) & 63).unwrap()]));
-        }
-    }
-    out
 }
 
 fn millis(duration: Duration) -> String {

@@ -2,6 +2,28 @@
 
 use super::*;
 
+/// The body of an auth response, its token checked (ours, for `user`) and replaced by
+/// `"<jwt>"`.
+fn signed_in_body(answer: &Answer, user: UserId) -> Value {
+    let mut body = answer.json();
+    let principal = codec(KEY).verify(body["access_token"].as_str().unwrap(), now()).unwrap();
+    assert_eq!(principal.user_id, user);
+    body["access_token"] = json!("<jwt>");
+    body
+}
+
+/// The auth response for Ann (`user`, registered at `created_at`) at `NOW`, with the
+/// token replaced by `"<jwt>"`.
+fn auth_response(user: UserId, created_at: &str) -> Value {
+    json!({
+        "access_token": "<jwt>",
+        "token_type": "bearer",
+        "expires_at": "2026-01-04T10:15:30.000000Z",
+        "user_id": user.to_string(),
+        "user": {"id": user.to_string(), "email": "ann@example.com", "name": "Ann", "created_at": created_at},
+    })
+}
+
 #[actix_web::test]
 async fn a_missing_or_malformed_authorization_header_is_401_unauthorized() {
     for authorization in [None, Some("Basic YWxhZGRpbjpvcGVuc2VzYW1l"), Some("Bearer"), Some("Bearer "), Some("token")]
@@ -11,8 +33,7 @@ async fn a_missing_or_malformed_authorization_header_is_401_unauthorized() {
             request = request.insert_header((header::AUTHORIZATION, value));
         }
         let answer = send(Ports::new(), request).await;
-        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{authorization:?}");
-        assert_eq!(answer.json(), unauthorized(), "{authorization:?}");
+        answer.is_for(StatusCode::UNAUTHORIZED, unauthorized(), format!("{authorization:?}"));
     }
 }
 
@@ -20,8 +41,7 @@ async fn a_missing_or_malformed_authorization_header_is_401_unauthorized() {
 async fn a_malformed_token_is_401_unauthorized() {
     for bad in ["garbage", "a.b.c", &"x".repeat(9000)] {
         let answer = send(Ports::new(), get("/auth/me").bearer(bad)).await;
-        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(answer.json(), unauthorized());
+        answer.is(StatusCode::UNAUTHORIZED, unauthorized());
     }
 }
 
@@ -29,8 +49,7 @@ async fn a_malformed_token_is_401_unauthorized() {
 async fn a_token_with_a_bad_signature_is_401_unauthorized() {
     let forged = codec("another HS256 key of at least 32 bytes!!").issue(uid(ALICE), now()).unwrap().token;
     let answer = send(Ports::new(), get(&tasks_url(ALICE)).bearer(&forged)).await;
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(answer.json(), unauthorized());
+    answer.is(StatusCode::UNAUTHORIZED, unauthorized());
 }
 
 #[actix_web::test]
@@ -39,8 +58,7 @@ async fn an_expired_token_is_401_unauthorized() {
     let issued_at = now().checked_add(-TimeDelta::hours(24) - TimeDelta::seconds(31)).unwrap();
     let expired = codec(KEY).issue(uid(ALICE), issued_at).unwrap().token;
     let answer = send(Ports::new(), get(&tasks_url(ALICE)).bearer(&expired)).await;
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(answer.json(), unauthorized());
+    answer.is(StatusCode::UNAUTHORIZED, unauthorized());
 }
 
 #[actix_web::test]
@@ -53,8 +71,7 @@ async fn a_token_signed_with_another_algorithm_is_401_unauthorized() {
         format!("{}.{}.", base64url(br#"{"alg":"none","typ":"JWT"}"#), base64url(claims(ALICE).to_string().as_bytes()));
     for token in [hs512, hs384, none] {
         let answer = send(Ports::new(), get(&tasks_url(ALICE)).bearer(&token)).await;
-        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{token}");
-        assert_eq!(answer.json(), unauthorized(), "{token}");
+        answer.is_for(StatusCode::UNAUTHORIZED, unauthorized(), &token);
     }
 }
 
@@ -68,8 +85,7 @@ async fn a_hand_made_hs256_token_with_our_key_is_accepted() {
     let mut ports = Ports::signed_in();
     ports.tasks.expect_tag_counts().times(1).returning(|_| Ok(vec![]));
     let answer = send(ports, get(&format!("/api/{ALICE}/tags")).bearer(&token)).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json(), json!({"tags": []}));
+    answer.is(StatusCode::OK, json!({"tags": []}));
 }
 
 #[actix_web::test]
@@ -79,8 +95,7 @@ async fn a_revoked_token_is_401_token_revoked() {
     let mut ports = Ports::new();
     ports.revoked.expect_is_revoked().withf(move |id| *id == jti).times(1).returning(|_| Ok(true));
     let answer = send(ports, get(&tasks_url(ALICE)).bearer(&issued.token)).await;
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(answer.json(), error("TOKEN_REVOKED", "the token was signed out"));
+    answer.is(StatusCode::UNAUTHORIZED, error("TOKEN_REVOKED", "the token was signed out"));
 }
 
 #[actix_web::test]
@@ -106,26 +121,7 @@ async fn register_is_201_with_an_auth_response_and_stores_a_lowercased_email_and
     assert!(user.password_hash.as_str().starts_with("$argon2id$"), "an Argon2id PHC string");
     assert!(!user.password_hash.as_str().contains(PASSWORD));
 
-    let mut body = answer.json();
-    let token = body["access_token"].as_str().unwrap().to_owned();
-    let principal = codec(KEY).verify(&token, now()).unwrap();
-    assert_eq!(principal.user_id, user.id);
-    body["access_token"] = json!("<jwt>");
-    assert_eq!(
-        body,
-        json!({
-            "access_token": "<jwt>",
-            "token_type": "bearer",
-            "expires_at": "2026-01-04T10:15:30.000000Z",
-            "user_id": user.id.to_string(),
-            "user": {
-                "id": user.id.to_string(),
-                "email": "ann@example.com",
-                "name": "Ann",
-                "created_at": "2026-01-03T10:15:30.123456Z",
-            },
-        })
-    );
+    assert_eq!(signed_in_body(&answer, user.id), auth_response(user.id, "2026-01-03T10:15:30.123456Z"));
 }
 
 #[actix_web::test]
@@ -154,8 +150,7 @@ async fn register_with_a_taken_email_is_400_email_already_registered() {
         .returning(|_| Err(RepoError::Duplicate("users_email_key")));
     let answer =
         send(ports, post("/auth/register").json(&json!({"email": " ANN@example.com", "password": PASSWORD}))).await;
-    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    assert_eq!(answer.json(), error("EMAIL_ALREADY_REGISTERED", "this email is already registered"));
+    answer.is(StatusCode::BAD_REQUEST, error("EMAIL_ALREADY_REGISTERED", "this email is already registered"));
 }
 
 #[actix_web::test]
@@ -192,8 +187,7 @@ async fn register_breaking_the_rules_is_422_with_one_entry_per_bad_field() {
         let mut ports = Ports::new();
         ports.users.expect_insert().never();
         let answer = send(ports, post("/auth/register").json(&body)).await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        assert_eq!(answer.json(), invalid(&fields), "{body}");
+        answer.is_for(StatusCode::UNPROCESSABLE_ENTITY, invalid(&fields), &body);
     }
 }
 
@@ -230,20 +224,7 @@ async fn login_is_200_with_an_auth_response_for_the_normalised_email() {
     let answer =
         send(ports, post("/auth/login").json(&json!({"email": "  Ann@Example.COM ", "password": PASSWORD}))).await;
     assert_eq!(answer.status, StatusCode::OK);
-    let mut body = answer.json();
-    let principal = codec(KEY).verify(body["access_token"].as_str().unwrap(), now()).unwrap();
-    assert_eq!(principal.user_id, uid(ALICE));
-    body["access_token"] = json!("<jwt>");
-    assert_eq!(
-        body,
-        json!({
-            "access_token": "<jwt>",
-            "token_type": "bearer",
-            "expires_at": "2026-01-04T10:15:30.000000Z",
-            "user_id": ALICE.to_string(),
-            "user": {"id": ALICE.to_string(), "email": "ann@example.com", "name": "Ann", "created_at": "2026-01-01T08:00:00.250000Z"},
-        })
-    );
+    assert_eq!(signed_in_body(&answer, uid(ALICE)), auth_response(uid(ALICE), "2026-01-01T08:00:00.250000Z"));
 }
 
 #[actix_web::test]
@@ -274,15 +255,13 @@ async fn login_with_something_that_is_not_an_email_is_401_invalid_credentials() 
     let mut ports = Ports::new();
     ports.users.expect_find_by_email().never();
     let answer = send(ports, post("/auth/login").json(&json!({"email": "not an email", "password": PASSWORD}))).await;
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(answer.json(), error("INVALID_CREDENTIALS", "invalid email or password"));
+    answer.is(StatusCode::UNAUTHORIZED, error("INVALID_CREDENTIALS", "invalid email or password"));
 }
 
 #[actix_web::test]
 async fn login_without_email_or_password_is_422() {
     let answer = send(Ports::new(), post("/auth/login").json(&json!({"email": "ann@example.com"}))).await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(answer.json(), invalid(&[("password", "is required")]));
+    answer.is(StatusCode::UNPROCESSABLE_ENTITY, invalid(&[("password", "is required")]));
     let answer = send(Ports::new(), post("/auth/login").json(&json!({"email": 1, "password": true}))).await;
     assert_eq!(answer.json(), invalid(&[("email", "must be a string"), ("password", "must be a string")]));
 }
@@ -316,8 +295,7 @@ async fn logout_is_200_signed_out_and_revokes_the_tokens_jti_until_it_expires() 
         .times(1)
         .returning(|_, _, _| Ok(()));
     let answer = send(ports, post("/auth/logout").bearer(&issued.token)).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json(), json!({"message": "signed out"}));
+    answer.is(StatusCode::OK, json!({"message": "signed out"}));
 }
 
 #[actix_web::test]
@@ -325,8 +303,7 @@ async fn logout_without_a_valid_token_is_401() {
     let mut ports = Ports::new();
     ports.revoked.expect_revoke().never();
     let answer = send(ports, post("/auth/logout")).await;
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(answer.json(), unauthorized());
+    answer.is(StatusCode::UNAUTHORIZED, unauthorized());
 }
 
 #[actix_web::test]
@@ -335,10 +312,10 @@ async fn me_is_200_with_the_users_id_email_name_and_created_at() {
     let mut ports = Ports::signed_in();
     ports.users.expect_find_by_id().withf(|id| *id == uid(ALICE)).times(1).returning(move |_| Ok(Some(user.clone())));
     let answer = send(ports, get("/auth/me").signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(
-        answer.json(),
-        json!({"id": ALICE.to_string(), "email": "ann@example.com", "name": "Ann", "created_at": "2026-01-01T08:00:00.250000Z"})
+    let created_at = "2026-01-01T08:00:00.250000Z";
+    answer.is(
+        StatusCode::OK,
+        json!({"id": ALICE.to_string(), "email": "ann@example.com", "name": "Ann", "created_at": created_at}),
     );
 }
 
@@ -347,6 +324,5 @@ async fn me_of_a_deleted_user_is_401() {
     let mut ports = Ports::signed_in();
     ports.users.expect_find_by_id().times(1).returning(|_| Ok(None));
     let answer = send(ports, get("/auth/me").signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(answer.json(), unauthorized());
+    answer.is(StatusCode::UNAUTHORIZED, unauthorized());
 }

@@ -10,6 +10,22 @@ fn bulk_delete_url() -> String {
     format!("{}/bulk/delete", tasks_url(ALICE))
 }
 
+fn ids(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(Uuid::to_string).collect()
+}
+
+/// 404 for a bulk request naming tasks that do not exist.
+fn missing(missing_ids: &[Uuid]) -> Value {
+    let message = "some of the tasks do not exist; nothing was changed";
+    error_with("NOT_FOUND", message, json!({"missing_ids": ids(missing_ids)}))
+}
+
+/// 403 for a bulk request naming tasks of another user.
+fn foreign(forbidden_ids: &[Uuid]) -> Value {
+    let message = "some of the tasks belong to another user; nothing was changed";
+    error_with("FORBIDDEN", message, json!({"forbidden_ids": ids(forbidden_ids)}))
+}
+
 #[actix_web::test]
 async fn bulk_complete_is_200_with_counts_and_a_plural_message() {
     let found = vec![stored(T1, ALICE), weekly(T2), completed(T3)];
@@ -24,11 +40,8 @@ async fn bulk_complete_is_200_with_counts_and_a_plural_message() {
     let answer =
         send(ports, post(&bulk_complete_url()).signed_in_as(ALICE).json(&json!({"task_ids": [T1, T2, T1, T3, T2]})))
             .await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(
-        answer.json(),
-        json!({"message": "3 tasks marked as completed", "updated_count": 3, "created_count": 1})
-    );
+    answer
+        .is(StatusCode::OK, json!({"message": "3 tasks marked as completed", "updated_count": 3, "created_count": 1}));
     let changes = taken(&applied);
     // The already completed task is left as it was.
     let updated: Vec<TaskId> = changes.updates.iter().map(|u| u.task.id).collect();
@@ -43,8 +56,7 @@ async fn bulk_complete_of_one_task_says_1_task() {
     ports.tasks.expect_get_many().times(1).returning(|_, _| Ok(vec![stored(T1, ALICE)]));
     let _applied = applies(&mut ports);
     let answer = send(ports, post(&bulk_complete_url()).signed_in_as(ALICE).json(&json!({"task_ids": [T1]}))).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json(), json!({"message": "1 task marked as completed", "updated_count": 1, "created_count": 0}));
+    answer.is(StatusCode::OK, json!({"message": "1 task marked as completed", "updated_count": 1, "created_count": 0}));
 }
 
 #[actix_web::test]
@@ -59,15 +71,7 @@ async fn bulk_complete_with_a_missing_id_is_404_with_missing_ids_and_changes_not
         .returning(|_| Ok(vec![(tid(T3), uid(BOB))]));
     let answer =
         send(ports, post(&bulk_complete_url()).signed_in_as(ALICE).json(&json!({"task_ids": [T1, T2, T3]}))).await;
-    assert_eq!(answer.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        answer.json(),
-        json!({
-            "error": "NOT_FOUND",
-            "message": "some of the tasks do not exist; nothing was changed",
-            "details": {"missing_ids": [T2.to_string()]},
-        })
-    );
+    answer.is(StatusCode::NOT_FOUND, missing(&[T2]));
 }
 
 #[actix_web::test]
@@ -77,15 +81,7 @@ async fn bulk_complete_with_a_foreign_id_is_403_with_forbidden_ids_and_changes_n
     ports.tasks.expect_owners().times(1).returning(|_| Ok(vec![(tid(T2), uid(BOB)), (tid(T3), uid(BOB))]));
     let answer =
         send(ports, post(&bulk_complete_url()).signed_in_as(ALICE).json(&json!({"task_ids": [T1, T2, T3]}))).await;
-    assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        answer.json(),
-        json!({
-            "error": "FORBIDDEN",
-            "message": "some of the tasks belong to another user; nothing was changed",
-            "details": {"forbidden_ids": [T2.to_string(), T3.to_string()]},
-        })
-    );
+    answer.is(StatusCode::FORBIDDEN, foreign(&[T2, T3]));
 }
 
 #[actix_web::test]
@@ -105,8 +101,7 @@ async fn bulk_ids_are_1_to_1000_uuids() {
         let mut ports = Ports::signed_in().no_task_writes();
         ports.tasks.expect_get_many().never();
         let answer = send(ports, post(&bulk_complete_url()).signed_in_as(ALICE).json(&body)).await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(answer.json(), invalid(&fields));
+        answer.is(StatusCode::UNPROCESSABLE_ENTITY, invalid(&fields));
     }
 }
 
@@ -117,25 +112,17 @@ async fn bulk_complete_accepts_1000_ids() {
     let mut ports = Ports::signed_in().no_task_writes();
     ports.tasks.expect_get_many().withf(|_, ids| ids.len() == 1000).times(1).returning(move |_, _| Ok(found.clone()));
     let answer = send(ports, post(&bulk_complete_url()).signed_in_as(ALICE).json(&json!({"task_ids": ids}))).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(
-        answer.json(),
-        json!({"message": "1000 tasks marked as completed", "updated_count": 1000, "created_count": 0})
+    answer.is(
+        StatusCode::OK,
+        json!({"message": "1000 tasks marked as completed", "updated_count": 1000, "created_count": 0}),
     );
 }
 
 #[actix_web::test]
 async fn bulk_delete_by_ids_is_200_with_the_count() {
-    let mut ports = Ports::signed_in();
-    ports
-        .tasks
-        .expect_delete_all()
-        .withf(|user, ids| *user == uid(ALICE) && ids == [tid(T1)])
-        .times(1)
-        .returning(|_, _| Ok(Some(1)));
+    let ports = Ports::signed_in().deletes(&[T1]);
     let answer = send(ports, post(&bulk_delete_url()).signed_in_as(ALICE).json(&json!({"task_ids": [T1, T1]}))).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json(), json!({"message": "1 task deleted", "deleted_count": 1}));
+    answer.is(StatusCode::OK, json!({"message": "1 task deleted", "deleted_count": 1}));
 }
 
 #[actix_web::test]
@@ -152,8 +139,7 @@ async fn bulk_delete_by_status_deletes_all_tasks_in_that_status() {
             .times(1)
             .returning(move |_, _| Ok(count));
         let answer = send(ports, post(&bulk_delete_url()).signed_in_as(ALICE).json(&json!({"status": status}))).await;
-        assert_eq!(answer.status, StatusCode::OK);
-        assert_eq!(answer.json(), json!({"message": message, "deleted_count": count}));
+        answer.is(StatusCode::OK, json!({"message": message, "deleted_count": count}));
     }
 }
 
@@ -171,8 +157,7 @@ async fn bulk_delete_with_both_or_neither_is_422() {
     ] {
         let answer =
             send(Ports::signed_in().no_task_writes(), post(&bulk_delete_url()).signed_in_as(ALICE).json(&body)).await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        assert_eq!(answer.json(), invalid(&fields), "{body}");
+        answer.is_for(StatusCode::UNPROCESSABLE_ENTITY, invalid(&fields), &body);
     }
 }
 
@@ -183,13 +168,5 @@ async fn bulk_delete_with_a_missing_id_is_404_with_missing_ids() {
     ports.tasks.expect_get_many().times(1).returning(|_, _| Ok(vec![stored(T1, ALICE)]));
     ports.tasks.expect_owners().withf(|ids| ids == [tid(T2)]).times(1).returning(|_| Ok(vec![]));
     let answer = send(ports, post(&bulk_delete_url()).signed_in_as(ALICE).json(&json!({"task_ids": [T1, T2]}))).await;
-    assert_eq!(answer.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        answer.json(),
-        json!({
-            "error": "NOT_FOUND",
-            "message": "some of the tasks do not exist; nothing was changed",
-            "details": {"missing_ids": [T2.to_string()]},
-        })
-    );
+    answer.is(StatusCode::NOT_FOUND, missing(&[T2]));
 }

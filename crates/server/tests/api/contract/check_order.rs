@@ -6,8 +6,7 @@ use super::*;
 async fn check_order_authentication_comes_first() {
     // No token, a malformed path id, a malformed body.
     let answer = send(Ports::new(), put("/api/not-a-uuid/tasks/nope").raw(Some("application/json"), "{")).await;
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(answer.json(), unauthorized());
+    answer.is(StatusCode::UNAUTHORIZED, unauthorized());
 }
 
 #[actix_web::test]
@@ -16,8 +15,7 @@ async fn check_order_a_revoked_token_answers_before_the_path() {
     ports.revoked.expect_is_revoked().times(1).returning(|_| Ok(true));
     let answer =
         send(ports, put("/api/not-a-uuid/tasks/nope").signed_in_as(ALICE).raw(Some("application/json"), "{")).await;
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(answer.json(), error("TOKEN_REVOKED", "the token was signed out"));
+    answer.is(StatusCode::UNAUTHORIZED, error("TOKEN_REVOKED", "the token was signed out"));
 }
 
 #[actix_web::test]
@@ -28,8 +26,7 @@ async fn check_order_malformed_path_ids_come_before_the_path_user() {
         put(&format!("/api/{BOB}/tasks/not-a-uuid")).signed_in_as(ALICE).raw(Some("application/json"), "{"),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(answer.json(), invalid(&[("task_id", "must be a UUID")]));
+    answer.is(StatusCode::UNPROCESSABLE_ENTITY, invalid(&[("task_id", "must be a UUID")]));
 }
 
 #[actix_web::test]
@@ -41,8 +38,7 @@ async fn a_malformed_uuid_in_the_path_is_422_naming_the_parameter() {
         (format!("/api/{ALICE}x/tags"), vec![("user_id", "must be a UUID")]),
     ] {
         let answer = send(Ports::signed_in().no_task_writes(), get(&path).signed_in_as(ALICE)).await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
-        assert_eq!(answer.json(), invalid(&fields), "{path}");
+        answer.is_for(StatusCode::UNPROCESSABLE_ENTITY, invalid(&fields), &path);
     }
 }
 
@@ -53,8 +49,7 @@ async fn check_order_the_path_user_comes_before_the_body() {
         post(&tasks_url(BOB)).signed_in_as(ALICE).raw(Some("application/json"), "{"),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    assert_eq!(answer.json(), not_yours());
+    answer.is(StatusCode::FORBIDDEN, not_yours());
 }
 
 #[actix_web::test]
@@ -62,8 +57,7 @@ async fn check_order_the_path_user_comes_before_the_query() {
     let answer =
         send(Ports::signed_in().no_task_writes(), get(&format!("{}?limit=0&x=1", tasks_url(BOB))).signed_in_as(ALICE))
             .await;
-    assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    assert_eq!(answer.json(), not_yours());
+    answer.is(StatusCode::FORBIDDEN, not_yours());
 }
 
 #[actix_web::test]
@@ -80,8 +74,7 @@ async fn the_path_user_must_be_the_token_user_on_every_task_route() {
     ] {
         let answer =
             send(Ports::signed_in().no_task_writes(), request(method.clone(), &path).signed_in_as(ALICE)).await;
-        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{method} {path}");
-        assert_eq!(answer.json(), not_yours(), "{method} {path}");
+        answer.is_for(StatusCode::FORBIDDEN, not_yours(), format!("{method} {path}"));
     }
 }
 
@@ -93,28 +86,24 @@ async fn check_order_the_body_comes_before_the_task_lookup() {
         (r#"{"title": ""}"#, StatusCode::UNPROCESSABLE_ENTITY, invalid(&[("title", "must not be empty")])),
         ("{}", StatusCode::UNPROCESSABLE_ENTITY, invalid(&[("body", "must set at least one field")])),
     ] {
-        let mut ports = Ports::signed_in().no_task_writes();
-        ports.tasks.expect_get().never();
+        let mut ports = Ports::refused_before_lookup();
         ports.tasks.expect_owners().never();
         let answer =
             send(ports, put(&task_url(ALICE, T1)).signed_in_as(ALICE).raw(Some("application/json"), raw)).await;
-        assert_eq!(answer.status, status, "{raw}");
-        assert_eq!(answer.json(), body, "{raw}");
+        answer.is_for(status, body, raw);
     }
 }
 
 #[actix_web::test]
 async fn check_order_a_missing_task_is_404_after_the_body() {
     let ports = Ports::signed_in().no_task_writes().misses(T1, None);
-    let answer = send(ports, put(&task_url(ALICE, T1)).signed_in_as(ALICE).json(&json!({"title": "New"}))).await;
-    assert_eq!(answer.status, StatusCode::NOT_FOUND);
-    assert_eq!(answer.json(), no_such_task());
+    let answer = update(ports, &json!({"title": "New"})).await;
+    answer.is(StatusCode::NOT_FOUND, no_such_task());
 }
 
 #[actix_web::test]
 async fn check_order_a_task_of_another_user_is_403_last() {
     let ports = Ports::signed_in().no_task_writes().misses(T1, Some(BOB));
-    let answer = send(ports, put(&task_url(ALICE, T1)).signed_in_as(ALICE).json(&json!({"title": "New"}))).await;
-    assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    assert_eq!(answer.json(), someone_elses_task());
+    let answer = update(ports, &json!({"title": "New"})).await;
+    answer.is(StatusCode::FORBIDDEN, someone_elses_task());
 }

@@ -157,7 +157,7 @@ async fn openapi_json_documents_the_task_user_and_error_bodies_the_server_sends(
         ("get", "/api/{user_id}/tasks/{task_id}", "200", task_url(ALICE, T2)),
         ("get", "/api/{user_id}/tasks/{task_id}", "200", task_url(ALICE, T3)),
         ("get", "/auth/me", "200", "/auth/me".to_owned()),
-        ("get", "/api/{user_id}/tasks/statistics", "200", format!("{}/statistics", tasks_url(ALICE))),
+        ("get", "/api/{user_id}/tasks/statistics", "200", statistics_url(ALICE)),
         ("get", "/api/{user_id}/tags", "200", format!("/api/{ALICE}/tags")),
         ("get", "/api/{user_id}/tasks", "422", format!("{}?limit=0", tasks_url(ALICE))),
         ("get", "/api/{user_id}/tasks", "403", tasks_url(BOB)),

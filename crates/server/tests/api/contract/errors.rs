@@ -6,8 +6,7 @@ use super::*;
 async fn an_unknown_route_is_404_not_found() {
     for path in ["/nope".to_owned(), "/api".to_owned(), format!("/api/{ALICE}/nope"), "/auth/nope".to_owned()] {
         let answer = send(Ports::new(), get(&path)).await;
-        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
-        assert_eq!(answer.json(), error("NOT_FOUND", "no such route"), "{path}");
+        answer.is_for(StatusCode::NOT_FOUND, error("NOT_FOUND", "no such route"), &path);
     }
 }
 
@@ -18,11 +17,11 @@ async fn a_wrong_method_on_a_known_route_is_405_method_not_allowed() {
         (Method::DELETE, tasks_url(ALICE), "GET, POST"),
         (Method::PATCH, task_url(ALICE, T1), "GET, PUT, DELETE"),
         (Method::GET, "/auth/login".to_owned(), "POST"),
-        (Method::POST, format!("{}/statistics", tasks_url(ALICE)), "GET"),
+        (Method::POST, statistics_url(ALICE), "GET"),
     ] {
         let answer = send(Ports::new(), request(method.clone(), &path).signed_in_as(ALICE)).await;
-        assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-        assert_eq!(answer.json(), error("METHOD_NOT_ALLOWED", "this route does not take that method"));
+        let refused = error("METHOD_NOT_ALLOWED", "this route does not take that method");
+        answer.is_for(StatusCode::METHOD_NOT_ALLOWED, refused, format!("{method} {path}"));
         assert_eq!(answer.header("allow"), Some(allowed), "{method} {path}");
     }
 }
@@ -42,8 +41,7 @@ async fn an_empty_body_is_400_malformed_request_on_every_route_that_takes_one() 
             request(method.clone(), &path).signed_in_as(ALICE).raw(Some("application/json"), ""),
         )
         .await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{method} {path}");
-        assert_eq!(answer.json(), malformed("the request body is empty"), "{method} {path}");
+        answer.is_for(StatusCode::BAD_REQUEST, malformed("the request body is empty"), format!("{method} {path}"));
     }
 }
 
@@ -55,8 +53,7 @@ async fn a_body_that_is_not_valid_json_is_400_malformed_request() {
             post(&tasks_url(ALICE)).signed_in_as(ALICE).raw(Some("application/json"), raw),
         )
         .await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{raw}");
-        assert_eq!(answer.json(), not_json(raw), "{raw}");
+        answer.is_for(StatusCode::BAD_REQUEST, not_json(raw), raw);
     }
 }
 
@@ -68,8 +65,7 @@ async fn a_json_body_that_is_not_an_object_is_400_malformed_request() {
             post(&tasks_url(ALICE)).signed_in_as(ALICE).raw(Some("application/json"), raw),
         )
         .await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{raw}");
-        assert_eq!(answer.json(), malformed("the request body must be a JSON object"), "{raw}");
+        answer.is_for(StatusCode::BAD_REQUEST, malformed("the request body must be a JSON object"), raw);
     }
 }
 
@@ -80,8 +76,7 @@ async fn a_body_without_content_type_is_400_malformed_request() {
         post(&tasks_url(ALICE)).signed_in_as(ALICE).raw(None, r#"{"title":"x"}"#),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    assert_eq!(answer.json(), malformed("Content-Type application/json is missing"));
+    answer.is(StatusCode::BAD_REQUEST, malformed("Content-Type application/json is missing"));
 }
 
 #[actix_web::test]
@@ -92,16 +87,14 @@ async fn a_body_with_a_content_type_that_is_not_json_is_400_malformed_request() 
             post(&tasks_url(ALICE)).signed_in_as(ALICE).raw(Some(content_type), r#"{"title":"x"}"#),
         )
         .await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{content_type}");
-        assert_eq!(answer.json(), malformed("Content-Type must be application/json"), "{content_type}");
+        answer.is_for(StatusCode::BAD_REQUEST, malformed("Content-Type must be application/json"), content_type);
     }
 }
 
 #[actix_web::test]
 async fn json_content_types_with_parameters_or_a_json_suffix_are_accepted() {
     for content_type in ["application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"] {
-        let mut ports = Ports::signed_in();
-        ports.tasks.expect_insert().times(1).returning(|_| Ok(()));
+        let ports = Ports::signed_in().inserts();
         let answer =
             send(ports, post(&tasks_url(ALICE)).signed_in_as(ALICE).raw(Some(content_type), r#"{"title":"x"}"#)).await;
         assert_eq!(answer.status, StatusCode::CREATED, "{content_type}");
@@ -116,8 +109,7 @@ async fn a_body_over_65536_bytes_with_content_length_is_413_payload_too_large() 
         post(&tasks_url(ALICE)).signed_in_as(ALICE).raw(Some("application/json"), &body),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(answer.json(), error("PAYLOAD_TOO_LARGE", "the request body is larger than 65536 bytes"));
+    answer.is(StatusCode::PAYLOAD_TOO_LARGE, error("PAYLOAD_TOO_LARGE", "the request body is larger than 65536 bytes"));
 }
 
 #[actix_web::test]
@@ -128,15 +120,13 @@ async fn a_body_over_65536_bytes_without_content_length_is_413_payload_too_large
     assert!(!request.headers().contains_key(header::CONTENT_LENGTH));
     let app = test::init_service(app(state(Ports::signed_in().no_task_writes()), cors())).await;
     let answer = call(&app, request).await;
-    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(answer.json(), error("PAYLOAD_TOO_LARGE", "the request body is larger than 65536 bytes"));
+    answer.is(StatusCode::PAYLOAD_TOO_LARGE, error("PAYLOAD_TOO_LARGE", "the request body is larger than 65536 bytes"));
 }
 
 #[actix_web::test]
 async fn a_body_of_exactly_65536_bytes_is_read() {
     for chunked in [false, true] {
-        let mut ports = Ports::signed_in();
-        ports.tasks.expect_insert().times(1).returning(|_| Ok(()));
+        let ports = Ports::signed_in().inserts();
         let mut request = post(&tasks_url(ALICE))
             .signed_in_as(ALICE)
             .raw(Some("application/json"), &padded_body(65_536))
@@ -155,27 +145,21 @@ async fn an_oversized_body_is_refused_before_anything_else() {
     // No token, a malformed path id and an unreadable body: the size answers first.
     let answer =
         send(Ports::new(), put("/api/not-a-uuid/tasks/nope").raw(Some("text/plain"), &"x".repeat(70_000))).await;
-    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(answer.json(), error("PAYLOAD_TOO_LARGE", "the request body is larger than 65536 bytes"));
+    answer.is(StatusCode::PAYLOAD_TOO_LARGE, error("PAYLOAD_TOO_LARGE", "the request body is larger than 65536 bytes"));
 }
 
 #[actix_web::test]
 async fn unknown_fields_are_422_with_a_details_entry_for_each() {
-    let answer = send(
-        Ports::signed_in().no_task_writes(),
-        post(&tasks_url(ALICE))
-            .signed_in_as(ALICE)
-            .json(&json!({"title": "x", "zeta": 1, "alpha": null, "Title": "y"})),
-    )
-    .await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        answer.json(),
+    let answer =
+        create(Ports::signed_in().no_task_writes(), &json!({"title": "x", "zeta": 1, "alpha": null, "Title": "y"}))
+            .await;
+    answer.is(
+        StatusCode::UNPROCESSABLE_ENTITY,
         invalid(&[
             ("Title", "is not a known field"),
             ("alpha", "is not a known field"),
-            ("zeta", "is not a known field")
-        ])
+            ("zeta", "is not a known field"),
+        ]),
     );
 }
 
@@ -185,15 +169,18 @@ async fn unknown_fields_are_422_on_every_body() {
         (Method::POST, "/auth/register".to_owned(), json!({"email": "a@b.co", "password": PASSWORD, "admin": true})),
         (Method::POST, "/auth/login".to_owned(), json!({"email": "a@b.co", "password": PASSWORD, "admin": true})),
         (Method::PUT, task_url(ALICE, T1), json!({"title": "x", "admin": true})),
-        (Method::PATCH, format!("{}/complete", task_url(ALICE, T1)), json!({"admin": true})),
+        (Method::PATCH, complete_url(T1), json!({"admin": true})),
         (Method::POST, format!("{}/bulk/complete", tasks_url(ALICE)), json!({"task_ids": [T1], "admin": true})),
         (Method::POST, format!("{}/bulk/delete", tasks_url(ALICE)), json!({"status": "Completed", "admin": true})),
     ] {
         let answer =
             send(Ports::signed_in().no_task_writes(), request(method.clone(), &path).signed_in_as(ALICE).json(&body))
                 .await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{method} {path}");
-        assert_eq!(answer.json(), invalid(&[("admin", "is not a known field")]), "{method} {path}");
+        answer.is_for(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            invalid(&[("admin", "is not a known field")]),
+            format!("{method} {path}"),
+        );
     }
 }
 
@@ -216,8 +203,7 @@ async fn a_string_containing_u0000_is_422() {
         let answer =
             send(Ports::signed_in().no_task_writes(), request(method.clone(), &path).signed_in_as(ALICE).json(&body))
                 .await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        assert_eq!(answer.json(), invalid(&[(field, nul)]), "{body}");
+        answer.is_for(StatusCode::UNPROCESSABLE_ENTITY, invalid(&[(field, nul)]), &body);
     }
 }
 
@@ -233,30 +219,27 @@ async fn wrong_json_types_are_422_naming_the_field() {
         (json!({"title": "x", "due_at": 1_767_434_400}), "due_at", "must be a string"),
         (json!({"title": "x", "recurrence": {"every": "week"}}), "recurrence", "must be a string"),
     ] {
-        let answer =
-            send(Ports::signed_in().no_task_writes(), post(&tasks_url(ALICE)).signed_in_as(ALICE).json(&body)).await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        assert_eq!(answer.json(), invalid(&[(field, message)]), "{body}");
+        let answer = create(Ports::signed_in().no_task_writes(), &body).await;
+        answer.is_for(StatusCode::UNPROCESSABLE_ENTITY, invalid(&[(field, message)]), &body);
     }
 }
 
 #[actix_web::test]
 async fn several_bad_fields_give_several_details_entries() {
-    let answer = send(
+    let answer = create(
         Ports::signed_in().no_task_writes(),
-        post(&tasks_url(ALICE)).signed_in_as(ALICE).json(&json!({
+        &json!({
             "title": "  ",
             "priority": "urgent",
             "tags": ["a,b"],
             "due_at": "2026-01-10",
             "recurrence": "fortnightly",
             "extra": 1,
-        })),
+        }),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        answer.json(),
+    answer.is(
+        StatusCode::UNPROCESSABLE_ENTITY,
         invalid(&[
             ("extra", "is not a known field"),
             ("title", "must not be empty"),
@@ -264,21 +247,17 @@ async fn several_bad_fields_give_several_details_entries() {
             ("tags[0]", "must not contain a comma"),
             ("due_at", TIMESTAMP_RULE),
             ("recurrence", "must be one of daily, weekly, monthly, yearly"),
-        ])
+        ]),
     );
 }
 
 #[actix_web::test]
 async fn an_internal_repository_error_is_500_without_internals() {
+    let exploded = || RepoError::Internal("SELECT * FROM tasks WHERE id = $1: relation exploded".into());
     let mut ports = Ports::signed_in();
-    ports
-        .tasks
-        .expect_get()
-        .times(1)
-        .returning(|_, _| Err(RepoError::Internal("SELECT * FROM tasks WHERE id = $1: relation exploded".into())));
+    ports.tasks.expect_get().times(1).returning(move |_, _| Err(exploded()));
     let answer = send(ports, get(&task_url(ALICE, T1)).signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(answer.json(), error("INTERNAL_ERROR", "an unexpected error occurred"));
+    answer.is(StatusCode::INTERNAL_SERVER_ERROR, error("INTERNAL_ERROR", "an unexpected error occurred"));
     let text = String::from_utf8_lossy(&answer.body);
     assert!(!text.contains("SELECT") && !text.contains("exploded"), "{text}");
 }
@@ -288,21 +267,19 @@ async fn an_internal_error_behind_auth_is_500_without_internals() {
     let mut ports = Ports::signed_in();
     ports.users.expect_find_by_id().times(1).returning(|_| Err(RepoError::Internal("users table corrupt".into())));
     let answer = send(ports, get("/auth/me").signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(answer.json(), error("INTERNAL_ERROR", "an unexpected error occurred"));
+    answer.is(StatusCode::INTERNAL_SERVER_ERROR, error("INTERNAL_ERROR", "an unexpected error occurred"));
 }
 
 #[actix_web::test]
 async fn an_unreachable_database_is_503_service_unavailable() {
+    let refused = || RepoError::Unavailable("connection refused: 10.0.0.5:5432".into());
     let mut ports = Ports::signed_in();
-    ports
-        .tasks
-        .expect_counts()
-        .times(1)
-        .returning(|_, _| Err(RepoError::Unavailable("connection refused: 10.0.0.5:5432".into())));
-    let answer = send(ports, get(&format!("{}/statistics", tasks_url(ALICE))).signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(answer.json(), error("SERVICE_UNAVAILABLE", "the database is unavailable; try again later"));
+    ports.tasks.expect_counts().times(1).returning(move |_, _| Err(refused()));
+    let answer = send(ports, get(&statistics_url(ALICE)).signed_in_as(ALICE)).await;
+    answer.is(
+        StatusCode::SERVICE_UNAVAILABLE,
+        error("SERVICE_UNAVAILABLE", "the database is unavailable; try again later"),
+    );
 }
 
 #[actix_web::test]
@@ -310,6 +287,8 @@ async fn an_unreachable_revocation_list_is_503_not_401() {
     let mut ports = Ports::new();
     ports.revoked.expect_is_revoked().times(1).returning(|_| Err(RepoError::Unavailable("timeout".into())));
     let answer = send(ports, get(&tasks_url(ALICE)).signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(answer.json(), error("SERVICE_UNAVAILABLE", "the database is unavailable; try again later"));
+    answer.is(
+        StatusCode::SERVICE_UNAVAILABLE,
+        error("SERVICE_UNAVAILABLE", "the database is unavailable; try again later"),
+    );
 }

@@ -29,13 +29,12 @@ async fn list_without_parameters_is_every_task_newest_first() {
     );
     ports.tasks.expect_count().never();
     let answer = send(ports, get(&tasks_url(ALICE)).signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(
-        answer.json(),
+    answer.is(
+        StatusCode::OK,
         json!({
             "tasks": [task_json(&first), task_json(&second)],
             "total": 2, "pending_count": 1, "completed_count": 1, "next_cursor": null,
-        })
+        }),
     );
 }
 
@@ -54,11 +53,10 @@ async fn list_status_accepts_its_spellings_and_total_counts_the_status() {
         lists(&mut ports, query(filter, SortKey::CreatedAt, Direction::Desc), vec![]);
         ports.tasks.expect_count().never();
         let answer = send(ports, get(&format!("{}?status={value}", tasks_url(ALICE))).signed_in_as(ALICE)).await;
-        assert_eq!(answer.status, StatusCode::OK, "{value}");
-        assert_eq!(
-            answer.json(),
+        answer.is_for(
+            StatusCode::OK,
             json!({"tasks": [], "total": total, "pending_count": 1, "completed_count": 1, "next_cursor": null}),
-            "{value}"
+            value,
         );
     }
 }
@@ -84,10 +82,9 @@ async fn list_passes_every_filter_to_the_repository_and_counts_the_matches() {
         tasks_url(ALICE)
     );
     let answer = send(ports, get(&url).signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(
-        answer.json(),
-        json!({"tasks": [], "total": 7, "pending_count": 1, "completed_count": 1, "next_cursor": null})
+    answer.is(
+        StatusCode::OK,
+        json!({"tasks": [], "total": 7, "pending_count": 1, "completed_count": 1, "next_cursor": null}),
     );
 }
 
@@ -151,8 +148,7 @@ async fn list_every_malformed_parameter_is_422_naming_it() {
         ports.tasks.expect_count().never();
         ports.tasks.expect_count_by_status().never();
         let answer = send(ports, get(&format!("{}?{params}", tasks_url(ALICE))).signed_in_as(ALICE)).await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{params}");
-        assert_eq!(answer.json(), invalid(&[(field, message)]), "{params}");
+        answer.is_for(StatusCode::UNPROCESSABLE_ENTITY, invalid(&[(field, message)]), params);
     }
 }
 
@@ -161,14 +157,13 @@ async fn list_several_bad_parameters_give_several_details_entries() {
     let mut ports = Ports::signed_in();
     ports.tasks.expect_list().never();
     let answer = send(ports, get(&format!("{}?status=x&limit=0&foo=1", tasks_url(ALICE))).signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        answer.json(),
+    answer.is(
+        StatusCode::UNPROCESSABLE_ENTITY,
         invalid(&[
             ("status", "must be one of Pending, Completed, All"),
             ("limit", "must be a whole number from 1 to 1000"),
             ("foo", "is not a known query parameter"),
-        ])
+        ]),
     );
 }
 
@@ -207,20 +202,18 @@ async fn list_pages_with_next_cursor_and_refuses_it_for_another_query() {
     let answer =
         call(&app, get(&format!("{}?limit=1&cursor={cursor}", tasks_url(ALICE))).signed_in_as(ALICE).to_request())
             .await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(
-        answer.json(),
-        json!({"tasks": [task_json(&second)], "total": 2, "pending_count": 2, "completed_count": 0, "next_cursor": null})
-    );
+    let last_page = json!({
+        "tasks": [task_json(&second)], "total": 2, "pending_count": 2, "completed_count": 0, "next_cursor": null,
+    });
+    answer.is(StatusCode::OK, last_page);
 
     for other in ["sort=title", "order=asc", "status=pending", "q=milk"] {
         let url = format!("{}?limit=1&cursor={cursor}&{other}", tasks_url(ALICE));
         let answer = call(&app, get(&url).signed_in_as(ALICE).to_request()).await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{other}");
-        assert_eq!(
-            answer.json(),
+        answer.is_for(
+            StatusCode::UNPROCESSABLE_ENTITY,
             invalid(&[("cursor", "belongs to a different query (sort, order or filter changed)")]),
-            "{other}"
+            other,
         );
     }
 }

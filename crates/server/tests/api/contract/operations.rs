@@ -5,22 +5,22 @@ use super::*;
 #[actix_web::test]
 async fn health_is_200_ok() {
     let answer = send(Ports::new(), get("/health")).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json(), json!({"status": "ok"}));
+    answer.is(StatusCode::OK, json!({"status": "ok"}));
 }
 
 #[actix_web::test]
 async fn ready_is_200_when_the_database_answers() {
     let answer = send(Ports::new(), get("/health/ready")).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json(), json!({"status": "ready", "database": "ok"}));
+    answer.is(StatusCode::OK, json!({"status": "ready", "database": "ok"}));
 }
 
 #[actix_web::test]
 async fn ready_is_503_when_the_database_does_not_answer() {
     let answer = send(Ports { database_up: false, ..Ports::new() }, get("/health/ready")).await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(answer.json(), error("SERVICE_UNAVAILABLE", "the database is unavailable; try again later"));
+    answer.is(
+        StatusCode::SERVICE_UNAVAILABLE,
+        error("SERVICE_UNAVAILABLE", "the database is unavailable; try again later"),
+    );
 }
 
 #[actix_web::test]
@@ -112,8 +112,7 @@ async fn a_refused_cors_preflight_is_answered_in_the_error_shape() {
                 .insert_header((header::ACCESS_CONTROL_REQUEST_HEADERS, headers)),
         )
         .await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{origin} {headers}");
-        assert_eq!(answer.json(), malformed("the request is malformed"), "{origin} {headers}");
+        answer.is_for(StatusCode::BAD_REQUEST, malformed("the request is malformed"), format!("{origin} {headers}"));
     }
 }
 

@@ -2,43 +2,40 @@
 
 use super::*;
 
+/// Alice's statistics when the repository counts `counts` for her, now.
+async fn statistics(counts: TaskCounts) -> Answer {
+    let mut ports = Ports::signed_in();
+    ports
+        .tasks
+        .expect_counts()
+        .withf(|user, at| *user == uid(ALICE) && *at == now())
+        .times(1)
+        .returning(move |_, _| Ok(counts));
+    send(ports, get(&statistics_url(ALICE)).signed_in_as(ALICE)).await
+}
+
 #[actix_web::test]
 async fn statistics_is_200_with_exactly_the_contracts_counts() {
-    let mut ports = Ports::signed_in();
-    ports.tasks.expect_counts().withf(|user, at| *user == uid(ALICE) && *at == now()).times(1).returning(|_, _| {
-        Ok(TaskCounts {
-            by_status: StatusCounts { pending: 3, completed: 2 },
-            overdue: 1,
-            due_next_24h: 1,
-            pending_low: 0,
-            pending_medium: 2,
-            pending_high: 1,
-        })
-    });
-    let answer = send(ports, get(&format!("{}/statistics", tasks_url(ALICE))).signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(
-        answer.json(),
+    let by_status = StatusCounts { pending: 3, completed: 2 };
+    let counts =
+        TaskCounts { by_status, overdue: 1, due_next_24h: 1, pending_low: 0, pending_medium: 2, pending_high: 1 };
+    let answer = statistics(counts).await;
+    answer.is(
+        StatusCode::OK,
         json!({
             "total": 5, "pending": 3, "completed": 2, "completion_rate": 0.4, "overdue": 1,
             "due_next_24h": 1, "pending_by_priority": {"low": 0, "medium": 2, "high": 1},
-        })
+        }),
     );
 }
 
 #[actix_web::test]
 async fn statistics_completion_rate_is_0_without_tasks() {
-    let mut ports = Ports::signed_in();
-    ports.tasks.expect_counts().times(1).returning(|_, _| Ok(TaskCounts::default()));
-    let answer = send(ports, get(&format!("{}/statistics", tasks_url(ALICE))).signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(
-        answer.json(),
-        json!({
-            "total": 0, "pending": 0, "completed": 0, "completion_rate": 0.0, "overdue": 0,
-            "due_next_24h": 0, "pending_by_priority": {"low": 0, "medium": 0, "high": 0},
-        })
-    );
+    let none = json!({
+        "total": 0, "pending": 0, "completed": 0, "completion_rate": 0.0, "overdue": 0, "due_next_24h": 0,
+        "pending_by_priority": {"low": 0, "medium": 0, "high": 0},
+    });
+    statistics(TaskCounts::default()).await.is(StatusCode::OK, none);
 }
 
 #[actix_web::test]
@@ -53,8 +50,7 @@ async fn reminders_are_the_due_pending_tasks_at_most_100() {
         .times(1)
         .returning(move |_, _, _| Ok(vec![returned.clone()]));
     let answer = send(ports, get(&format!("{}/reminders", tasks_url(ALICE))).signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json(), json!({"tasks": [task_json(&due)]}));
+    answer.is(StatusCode::OK, json!({"tasks": [task_json(&due)]}));
 }
 
 #[actix_web::test]
@@ -67,6 +63,5 @@ async fn tags_lists_every_tag_with_its_count() {
         ])
     });
     let answer = send(ports, get(&format!("/api/{ALICE}/tags")).signed_in_as(ALICE)).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json(), json!({"tags": [{"name": "home", "count": 3}, {"name": "work", "count": 1}]}));
+    answer.is(StatusCode::OK, json!({"tags": [{"name": "home", "count": 3}, {"name": "work", "count": 1}]}));
 }

@@ -27,7 +27,7 @@ async fn every_answer_that_is_one_task_carries_its_version_as_a_strong_etag() {
 
     let mut ports = Ports::signed_in().finds(&task);
     let applied = applies(&mut ports);
-    let answer = send(ports, patch(&format!("{}/complete", task_url(ALICE, T1))).signed_in_as(ALICE)).await;
+    let answer = send(ports, patch(&complete_url(T1)).signed_in_as(ALICE)).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.header("etag"), Some("\"5\""));
     assert_eq!(taken(&applied).updates[0].expected, Version(4));
@@ -45,8 +45,7 @@ async fn if_none_match_with_the_current_tag_is_304_with_the_etag_and_no_body() {
     }
     let request = with_header(get(&task_url(ALICE, T1)).signed_in_as(ALICE), header::IF_NONE_MATCH, "\"2\"");
     let answer = send(Ports::signed_in().finds(&task), request).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json(), task_json(&task));
+    answer.is(StatusCode::OK, task_json(&task));
 }
 
 #[actix_web::test]
@@ -54,7 +53,7 @@ async fn if_match_with_another_version_is_412_with_the_current_task_and_changes_
     let task = Task { version: Version(3), ..stored(T1, ALICE) };
     let requests: [fn() -> TestRequest; 3] = [
         || put(&task_url(ALICE, T1)).json(&json!({"title": "Buy oat milk"})),
-        || patch(&format!("{}/complete", task_url(ALICE, T1))),
+        || patch(&complete_url(T1)),
         || delete(&task_url(ALICE, T1)),
     ];
     for request in requests {
@@ -62,8 +61,7 @@ async fn if_match_with_another_version_is_412_with_the_current_task_and_changes_
         for named in ["\"2\"", "W/\"3\"", "\"1\", \"2\""] {
             let request = with_header(request().signed_in_as(ALICE), header::IF_MATCH, named);
             let answer = send(Ports::signed_in().no_task_writes().finds(&task), request).await;
-            assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED, "{named}");
-            assert_eq!(answer.json(), stale(&task), "{named}");
+            answer.is_for(StatusCode::PRECONDITION_FAILED, stale(&task), named);
             assert_eq!(answer.header("etag"), Some("\"3\""));
         }
     }
@@ -114,11 +112,10 @@ async fn a_malformed_conditional_header_is_400_before_the_task_is_looked_up() {
         for (name, request) in requests {
             let request = with_header(request.signed_in_as(ALICE), name.clone(), bad);
             let answer = send(Ports::signed_in().no_task_writes(), request).await;
-            assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{name}: {bad:?}");
-            assert_eq!(
-                answer.json(),
+            answer.is_for(
+                StatusCode::BAD_REQUEST,
                 malformed(&format!("{name} must be * or a list of entity tags such as \"3\"")),
-                "{name}: {bad:?}"
+                format!("{name}: {bad:?}"),
             );
         }
     }
@@ -127,13 +124,8 @@ async fn a_malformed_conditional_header_is_400_before_the_task_is_looked_up() {
 #[actix_web::test]
 async fn a_create_may_choose_the_id_and_a_taken_one_is_409() {
     let chosen = "0193aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee";
-    let mut ports = Ports::signed_in();
-    ports.tasks.expect_insert().times(1).returning(|_| Ok(()));
-    let answer = send(
-        ports,
-        post(&tasks_url(ALICE)).signed_in_as(ALICE).json(&json!({"id": chosen.to_uppercase(), "title": "Offline"})),
-    )
-    .await;
+    let ports = Ports::signed_in().inserts();
+    let answer = create(ports, &json!({"id": chosen.to_uppercase(), "title": "Offline"})).await;
     assert_eq!(answer.status, StatusCode::CREATED);
     assert_eq!(answer.json()["id"], chosen);
     assert_eq!(answer.header("location"), Some(format!("/api/{ALICE}/tasks/{chosen}").as_str()));
@@ -141,10 +133,8 @@ async fn a_create_may_choose_the_id_and_a_taken_one_is_409() {
 
     let mut ports = Ports::signed_in();
     ports.tasks.expect_insert().times(1).returning(|_| Err(RepoError::Duplicate("task id")));
-    let answer =
-        send(ports, post(&tasks_url(ALICE)).signed_in_as(ALICE).json(&json!({"id": chosen, "title": "Again"}))).await;
-    assert_eq!(answer.status, StatusCode::CONFLICT);
-    assert_eq!(answer.json(), error("CONFLICT", "a task with this id exists already"));
+    let answer = create(ports, &json!({"id": chosen, "title": "Again"})).await;
+    answer.is(StatusCode::CONFLICT, error("CONFLICT", "a task with this id exists already"));
 }
 
 #[actix_web::test]
@@ -155,11 +145,7 @@ async fn a_chosen_id_is_a_uuid_other_than_nil_and_never_null() {
         (json!("not-a-uuid"), "must be a UUID"),
         (json!(7), "must be a string"),
     ] {
-        let answer = send(
-            Ports::signed_in().no_task_writes(),
-            post(&tasks_url(ALICE)).signed_in_as(ALICE).json(&json!({"id": id, "title": "x"})),
-        )
-        .await;
+        let answer = create(Ports::signed_in().no_task_writes(), &json!({"id": id, "title": "x"})).await;
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{id}");
         assert_eq!(answer.json()["details"], json!([{"field": "id", "message": message}]), "{id}");
     }
@@ -171,7 +157,7 @@ async fn add_tags_and_remove_tags_change_the_list_as_it_is() {
     let mut ports = Ports::signed_in().finds(&task);
     let applied = applies(&mut ports);
     let body = json!({"add_tags": ["Urgent", "home"], "remove_tags": ["shop", "urgent", "absent"]});
-    let answer = send(ports, put(&task_url(ALICE, T1)).signed_in_as(ALICE).json(&body)).await;
+    let answer = update(ports, &body).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json()["tags"], json!(["home"]));
     let update = &taken(&applied).updates[0];
@@ -184,8 +170,7 @@ async fn add_tags_and_remove_tags_change_the_list_as_it_is() {
         put(&task_url(ALICE, T1)).signed_in_as(ALICE).json(&json!({"add_tags": ["HOME"], "remove_tags": []})),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json(), task_json(&task));
+    answer.is(StatusCode::OK, task_json(&task));
 }
 
 #[actix_web::test]
@@ -197,8 +182,7 @@ async fn merged_tags_keep_the_tag_rules() {
         put(&task_url(ALICE, T1)).signed_in_as(ALICE).json(&json!({"add_tags": ["one-more"]})),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(answer.json(), invalid(&[("add_tags", "must leave the task with at most 10 tags")]));
+    answer.is(StatusCode::UNPROCESSABLE_ENTITY, invalid(&[("add_tags", "must leave the task with at most 10 tags")]));
 
     for (body, fields) in [
         (
@@ -215,8 +199,7 @@ async fn merged_tags_keep_the_tag_rules() {
         (json!({"add_tags": null}), vec![("add_tags", "must not be null")]),
         (json!({"remove_tags": ["a,b"]}), vec![("remove_tags[0]", "must not contain a comma")]),
     ] {
-        let answer =
-            send(Ports::signed_in().no_task_writes(), put(&task_url(ALICE, T1)).signed_in_as(ALICE).json(&body)).await;
+        let answer = update(Ports::signed_in().no_task_writes(), &body).await;
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(
             answer.json()["details"],

@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 use todo_persistence::{Database, DatabaseConfig, testing};
 use todo_server::config::Config;
 
+use crate::common::assert_error_shape;
+
 pub type Request = actix_http::Request;
 
 /// One key for every app instance, so that instances accept each other's tokens.
@@ -90,17 +92,8 @@ impl Reply {
     #[track_caller]
     pub fn error(&self, status: StatusCode, code: &str) -> &Value {
         assert_eq!(self.status, status, "{self:?}");
-        let object = self.body.as_object().unwrap_or_else(|| panic!("not an object: {self:?}"));
-        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        assert_eq!(keys, ["details", "error", "message"], "{self:?}");
-        assert_eq!(object["error"], code, "{self:?}");
-        assert!(object["message"].as_str().is_some_and(|m| !m.is_empty()), "{self:?}");
-        assert!(self.header("content-type").is_some_and(|t| t.starts_with("application/json")), "{self:?}");
-        if status == StatusCode::UNAUTHORIZED {
-            assert_eq!(self.header("www-authenticate"), Some("Bearer"), "{self:?}");
-        }
-        &object["details"]
+        let (content_type, www_authenticate) = (self.header("content-type"), self.header("www-authenticate"));
+        assert_error_shape(status.as_u16(), content_type, www_authenticate, &self.body, code, self)
     }
 
     /// Asserts a 422 whose details name exactly `fields`.
