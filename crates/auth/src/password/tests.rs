@@ -16,6 +16,26 @@ impl PasswordHasher {
     fn pool(&self) -> Vec<(usize, usize)> {
         self.inner.pool.lock().unwrap().iter().map(|buffer| (buffer.len(), buffer.as_ptr() as usize)).collect()
     }
+
+    /// Verifies "pw" against `hash` on a task of its own.
+    fn spawn_verify(&self, hash: &PasswordHash) -> tokio::task::JoinHandle<Result<Verification, HashError>> {
+        let (hasher, hash) = (self.clone(), hash.clone());
+        tokio::spawn(async move { hasher.verify("pw", &hash).await })
+    }
+}
+
+/// Yields to the runtime until `done` holds.
+async fn yield_until(done: impl Fn() -> bool) {
+    while !done() {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Blocks the calling (computing) thread until `released` is set.
+fn hold_until(released: &AtomicBool) {
+    while !released.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// Cheap parameters for tests that are not about the OWASP ones.
@@ -25,6 +45,13 @@ fn cheap() -> Params {
 
 fn hasher(concurrency: usize) -> PasswordHasher {
     PasswordHasher::with_params(cheap(), concurrency)
+}
+
+/// A hasher of one slot, and the hash of "pw" it made.
+async fn one_slot_with_a_hash() -> (PasswordHasher, PasswordHash) {
+    let hasher = hasher(1);
+    let hash = hasher.hash("pw").await.unwrap();
+    (hasher, hash)
 }
 
 /// A PHC string made by argon2's own API.
@@ -109,8 +136,7 @@ async fn a_phc_string_without_a_version_is_read_as_version_0x10() {
 
 #[tokio::test]
 async fn a_stored_hash_costlier_than_ours_borrows_memory_for_one_verification() {
-    let hasher = hasher(1);
-    let hash = hasher.hash("pw").await.unwrap();
+    let (hasher, hash) = one_slot_with_a_hash().await;
     let big = foreign_hash(Algorithm::Argon2id, Version::V0x13, Params::new(1024, 1, 1, None).unwrap(), "pw");
     assert_eq!(hasher.verify("pw", &big).await.unwrap(), Verification::Valid { needs_rehash: true });
     assert_eq!(hasher.pool().len(), 1);
@@ -130,33 +156,22 @@ async fn an_idle_hasher_gives_its_memory_back() {
 
 #[tokio::test]
 async fn callers_in_line_take_over_the_memory_of_the_one_before() {
-    let hasher = hasher(1);
-    let hash = hasher.hash("pw").await.unwrap();
+    let (hasher, hash) = one_slot_with_a_hash().await;
     let (computing, released) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
     hasher.set_probe({
         let (computing, released) = (Arc::clone(&computing), Arc::clone(&released));
         move || {
             // The first computation holds on until the test lets it go.
             if !computing.swap(true, Ordering::SeqCst) {
-                while !released.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
+                hold_until(&released);
             }
         }
     });
     let allocations = hasher.inner.allocations.load(Ordering::SeqCst);
-    let verify = || {
-        let (hasher, hash) = (hasher.clone(), hash.clone());
-        tokio::spawn(async move { hasher.verify("pw", &hash).await })
-    };
-    let first = verify();
-    while !computing.load(Ordering::SeqCst) {
-        tokio::task::yield_now().await;
-    }
-    let second = verify();
-    while hasher.inner.in_line.load(Ordering::SeqCst) < 2 {
-        tokio::task::yield_now().await;
-    }
+    let first = hasher.spawn_verify(&hash);
+    yield_until(|| computing.load(Ordering::SeqCst)).await;
+    let second = hasher.spawn_verify(&hash);
+    yield_until(|| hasher.inner.in_line.load(Ordering::SeqCst) >= 2).await;
     released.store(true, Ordering::SeqCst);
     assert!(first.await.unwrap().is_ok());
     assert!(second.await.unwrap().is_ok());
@@ -212,8 +227,7 @@ fn a_hash_at_the_memory_ceiling_is_still_usable() {
 
 #[tokio::test]
 async fn a_login_password_longer_than_128_characters_is_never_hashed() {
-    let hasher = hasher(1);
-    let hash = hasher.hash("pw").await.unwrap();
+    let (hasher, hash) = one_slot_with_a_hash().await;
     let before = hasher.stats().computations;
     let too_long = "a1".repeat(64) + "x";
     assert_eq!(hasher.verify(&too_long, &hash).await.unwrap(), Verification::Invalid);
@@ -235,43 +249,36 @@ async fn the_dummy_hash_is_made_once_and_each_dummy_verification_costs_one_compu
     assert_eq!(hasher.stats().computations, 4);
 }
 
-/// Runs `n` verifications at once, each held open for a while inside the computation.
-async fn verify_at_once(hasher: &PasswordHasher, n: usize) {
+/// Runs six verifications at once on a hasher of `concurrency`, each held open for a
+/// while inside the computation, then asserts that at most (and at the peak exactly)
+/// `concurrency` of them overlapped, and that each slot kept one buffer.
+async fn verify_six_at_once(concurrency: usize) {
+    let hasher = hasher(concurrency);
     let hash = hasher.hash("pw").await.unwrap();
     hasher.set_probe(|| std::thread::sleep(Duration::from_millis(30)));
-    let tasks: Vec<_> = (0..n)
-        .map(|_| {
-            let (hasher, hash) = (hasher.clone(), hash.clone());
-            tokio::spawn(async move { hasher.verify("pw", &hash).await.unwrap() })
-        })
-        .collect();
+    let tasks: Vec<_> = (0..6).map(|_| hasher.spawn_verify(&hash)).collect();
     for task in tasks {
-        assert_eq!(task.await.unwrap(), Verification::Valid { needs_rehash: false });
+        assert_eq!(task.await.unwrap().unwrap(), Verification::Valid { needs_rehash: false });
     }
+    assert_eq!(hasher.stats(), HasherStats { computations: 7, peak_concurrency: concurrency });
+    assert_eq!(hasher.pool().len(), concurrency);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_a_concurrency_of_1_two_computations_never_overlap() {
-    let hasher = hasher(1);
-    verify_at_once(&hasher, 6).await;
-    assert_eq!(hasher.stats(), HasherStats { computations: 7, peak_concurrency: 1 });
-    assert_eq!(hasher.pool().len(), 1);
+    verify_six_at_once(1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_a_concurrency_of_2_at_most_two_computations_overlap() {
-    let hasher = hasher(2);
-    verify_at_once(&hasher, 6).await;
     // Reaching 2 shows that the counter does see overlaps.
-    assert_eq!(hasher.stats(), HasherStats { computations: 7, peak_concurrency: 2 });
-    assert_eq!(hasher.pool().len(), 2);
+    verify_six_at_once(2).await;
 }
 
 #[tokio::test]
 async fn waiting_callers_queue_without_holding_the_only_runtime_thread() {
     // A current-thread runtime: a caller blocking its thread while waiting would deadlock.
-    let hasher = hasher(1);
-    let hash = hasher.hash("pw").await.unwrap();
+    let (hasher, hash) = one_slot_with_a_hash().await;
     let (a, b, c) = tokio::join!(hasher.verify("pw", &hash), hasher.verify("no", &hash), hasher.verify_dummy("pw"));
     assert_eq!(a.unwrap(), Verification::Valid { needs_rehash: false });
     assert_eq!(b.unwrap(), Verification::Invalid);
@@ -280,21 +287,15 @@ async fn waiting_callers_queue_without_holding_the_only_runtime_thread() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_that_gives_up_keeps_its_turn_until_the_computation_ends() {
-    let hasher = hasher(1);
-    let hash = hasher.hash("pw").await.unwrap();
+    let (hasher, hash) = one_slot_with_a_hash().await;
     let entered = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&entered);
     hasher.set_probe(move || {
         flag.store(true, Ordering::SeqCst);
         std::thread::sleep(Duration::from_millis(50));
     });
-    let task = tokio::spawn({
-        let (hasher, hash) = (hasher.clone(), hash.clone());
-        async move { hasher.verify("pw", &hash).await }
-    });
-    while !entered.load(Ordering::SeqCst) {
-        tokio::task::yield_now().await;
-    }
+    let task = hasher.spawn_verify(&hash);
+    yield_until(|| entered.load(Ordering::SeqCst)).await;
     task.abort();
     assert!(task.await.unwrap_err().is_cancelled());
     assert_eq!(hasher.verify("pw", &hash).await.unwrap(), Verification::Valid { needs_rehash: false });
@@ -304,24 +305,12 @@ async fn a_caller_that_gives_up_keeps_its_turn_until_the_computation_ends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_line_refuses_the_next_caller_at_once_and_serves_the_others() {
-    let hasher = hasher(1);
-    let hash = hasher.hash("pw").await.unwrap();
+    let (hasher, hash) = one_slot_with_a_hash().await;
     let release = Arc::new(AtomicBool::new(false));
     let gate = Arc::clone(&release);
-    hasher.set_probe(move || {
-        while !gate.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    });
-    let line: Vec<_> = (0..MAX_IN_LINE_PER_SLOT)
-        .map(|_| {
-            let (hasher, hash) = (hasher.clone(), hash.clone());
-            tokio::spawn(async move { hasher.verify("pw", &hash).await })
-        })
-        .collect();
-    while hasher.inner.in_line.load(Ordering::SeqCst) < MAX_IN_LINE_PER_SLOT {
-        tokio::task::yield_now().await;
-    }
+    hasher.set_probe(move || hold_until(&gate));
+    let line: Vec<_> = (0..MAX_IN_LINE_PER_SLOT).map(|_| hasher.spawn_verify(&hash)).collect();
+    yield_until(|| hasher.inner.in_line.load(Ordering::SeqCst) >= MAX_IN_LINE_PER_SLOT).await;
     assert!(matches!(hasher.verify("pw", &hash).await, Err(HashError::Busy)));
     assert!(matches!(hasher.hash("pw").await, Err(HashError::Busy)));
     release.store(true, Ordering::SeqCst);

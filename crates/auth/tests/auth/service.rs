@@ -170,31 +170,30 @@ async fn register_stores_the_user_with_an_argon2id_hash_and_signs_them_in() {
     assert_eq!((principal.user_id, principal.expires_at), (stored.id, session.expires_at));
 }
 
+/// What registering ann@x.co answers when inserting the user fails with `failure()`.
+async fn register_failing_with(failure: fn() -> RepoError) -> AuthError {
+    let mut users = MockUserRepository::new();
+    users.expect_insert().returning(move |_| Err(failure()));
+    let h = harness(users, not_revoked());
+    h.service.register(email("ann@x.co"), Password::parse(PASSWORD).unwrap(), None).await.unwrap_err()
+}
+
 #[tokio::test]
 async fn register_with_a_taken_email_is_email_taken() {
-    let mut users = MockUserRepository::new();
-    users.expect_insert().returning(|_| Err(RepoError::Duplicate("users.email")));
-    let h = harness(users, not_revoked());
-    let error = h.service.register(email("ann@x.co"), Password::parse(PASSWORD).unwrap(), None).await.unwrap_err();
+    let error = register_failing_with(|| RepoError::Duplicate("users.email")).await;
     assert!(matches!(error, AuthError::EmailTaken), "{error:?}");
 }
 
 #[tokio::test]
 async fn register_that_loses_a_race_is_unavailable_not_email_taken() {
     // A serialization failure or a deadlock says nothing about the email.
-    let mut users = MockUserRepository::new();
-    users.expect_insert().returning(|_| Err(RepoError::Conflict("deadlock")));
-    let h = harness(users, not_revoked());
-    let error = h.service.register(email("ann@x.co"), Password::parse(PASSWORD).unwrap(), None).await.unwrap_err();
+    let error = register_failing_with(|| RepoError::Conflict("deadlock")).await;
     assert!(matches!(error, AuthError::Unavailable(_)), "{error:?}");
 }
 
 #[tokio::test]
 async fn register_when_the_database_is_down_is_unavailable() {
-    let mut users = MockUserRepository::new();
-    users.expect_insert().returning(|_| Err(unavailable()));
-    let h = harness(users, not_revoked());
-    let error = h.service.register(email("ann@x.co"), Password::parse(PASSWORD).unwrap(), None).await.unwrap_err();
+    let error = register_failing_with(unavailable).await;
     assert!(matches!(error, AuthError::Unavailable(_)), "{error:?}");
 }
 
