@@ -16,8 +16,8 @@ pub use super::sync::{
 };
 
 use super::support::{
-    Backend, PASSWORD, Reply, Request, api, assert_time, expected_task, generic, id, ids, query, reference_order,
-    task_routes, time, uuid,
+    Backend, PASSWORD, Reply, Request, api, api_with_ann_and_bob, assert_time, expected_task, generic, id, ids, query,
+    reference_order, task_routes, time, uuid,
 };
 
 /// The journey of a first-time user: register, create a task, list, complete, sign
@@ -272,9 +272,7 @@ pub async fn instances_over_one_database_share_tokens_and_revocations(backend: B
 /// another user a 403 naming it, and then no task changed.
 pub async fn bulk_requests_with_a_bad_id_change_nothing(backend: Backend) {
     let Some(database) = backend.database().await else { return };
-    let api = api(&database).await;
-    let ann = api.register("ann@example.com").await;
-    let bob = api.register("bob@example.com").await;
+    let (api, ann, bob) = api_with_ann_and_bob(&database).await;
 
     let plain = api.create(&ann, json!({"title": "Plain"})).await;
     let recurring =
@@ -332,13 +330,23 @@ pub async fn bulk_requests_with_a_bad_id_change_nothing(backend: Backend) {
     assert_eq!(api.all_tasks(&bob).await, bob_before);
 }
 
+/// The query of `pairs`, and then of `cursor` if there is one.
+fn paged<'a>(pairs: &[(&'a str, &'a str)], cursor: Option<&'a str>) -> String {
+    let mut pairs = pairs.to_vec();
+    pairs.extend(cursor.map(|cursor| ("cursor", cursor)));
+    query(&pairs)
+}
+
+/// A list's `total`, `pending_count` and `completed_count`.
+fn counts(body: &Value) -> Value {
+    json!([body["total"], body["pending_count"], body["completed_count"]])
+}
+
 /// Following `next_cursor` visits every task exactly once, in the contract's order,
 /// for every sort; the counts are right on every page.
 pub async fn paging_visits_every_task_once_in_order(backend: Backend) {
     let Some(database) = backend.database().await else { return };
-    let api = api(&database).await;
-    let ann = api.register("ann@example.com").await;
-    let bob = api.register("bob@example.com").await;
+    let (api, ann, bob) = api_with_ann_and_bob(&database).await;
     api.create(&bob, json!({"title": "Bob's"})).await;
 
     let mut tasks: BTreeMap<String, Value> = BTreeMap::new();
@@ -384,17 +392,9 @@ pub async fn paging_visits_every_task_once_in_order(backend: Backend) {
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
         for page in 0..10 {
-            let mut pairs = pairs.clone();
-            if let Some(cursor) = &cursor {
-                pairs.push(("cursor", cursor.as_str()));
-            }
-            let reply = api.list(&ann, &query(&pairs)).await;
+            let reply = api.list(&ann, &paged(&pairs, cursor.as_deref())).await;
             let body = reply.ok();
-            assert_eq!(
-                (&body["total"], &body["pending_count"], &body["completed_count"]),
-                (&json!(25), &json!(20), &json!(5)),
-                "{sort} {order}"
-            );
+            assert_eq!(counts(body), json!([25, 20, 5]), "{sort} {order}");
             let page_tasks = body["tasks"].as_array().unwrap();
             let last = body["next_cursor"].is_null();
             assert_eq!(page_tasks.len(), if last { 4 } else { 7 }, "{sort} {order} page {page}");
@@ -421,16 +421,9 @@ pub async fn paging_visits_every_task_once_in_order(backend: Backend) {
     let mut completed = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut pairs = vec![("status", "Completed"), ("limit", "2")];
-        if let Some(cursor) = &cursor {
-            pairs.push(("cursor", cursor.as_str()));
-        }
-        let reply = api.list(&ann, &query(&pairs)).await;
+        let reply = api.list(&ann, &paged(&[("status", "Completed"), ("limit", "2")], cursor.as_deref())).await;
         let body = reply.ok();
-        assert_eq!(
-            (&body["total"], &body["pending_count"], &body["completed_count"]),
-            (&json!(5), &json!(20), &json!(5))
-        );
+        assert_eq!(counts(body), json!([5, 20, 5]));
         completed.extend(ids(&body["tasks"]));
         match body["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
@@ -469,9 +462,7 @@ pub async fn paging_visits_every_task_once_in_order(backend: Backend) {
 /// id, oversized body) have the contract's shape; checks come in the contract's order.
 pub async fn every_error_has_the_contract_shape(backend: Backend) {
     let Some(database) = backend.database().await else { return };
-    let api = api(&database).await;
-    let ann = api.register("ann@example.com").await;
-    let bob = api.register("bob@example.com").await;
+    let (api, ann, bob) = api_with_ann_and_bob(&database).await;
     let bobs = api.create(&bob, json!({"title": "Bob's"})).await;
     let token = ann.token.as_str();
 
@@ -845,9 +836,7 @@ pub async fn concurrent_completions_agree_and_make_one_occurrence(backend: Backe
 /// `q` is a literal, Unicode case-insensitive substring of title or description.
 pub async fn search_is_literal_and_ignores_unicode_case(backend: Backend) {
     let Some(database) = backend.database().await else { return };
-    let api = api(&database).await;
-    let ann = api.register("ann@example.com").await;
-    let bob = api.register("bob@example.com").await;
+    let (api, ann, bob) = api_with_ann_and_bob(&database).await;
     api.create(&bob, json!({"title": "Grüne Äpfel too"})).await;
 
     let mut made = BTreeMap::new();
@@ -896,9 +885,7 @@ pub async fn search_is_literal_and_ignores_unicode_case(backend: Backend) {
 /// Tag, priority, due-date and overdue filters, combined with AND.
 pub async fn filters_combine_with_and(backend: Backend) {
     let Some(database) = backend.database().await else { return };
-    let api = api(&database).await;
-    let ann = api.register("ann@example.com").await;
-    let bob = api.register("bob@example.com").await;
+    let (api, ann, bob) = api_with_ann_and_bob(&database).await;
     api.create(&bob, json!({"title": "Bob's", "tags": ["work"], "priority": "high", "due_at": "2020-01-01T00:00:00Z"}))
         .await;
 
@@ -963,30 +950,29 @@ pub async fn filters_combine_with_and(backend: Backend) {
             "{pairs:?}"
         );
     }
-    for (pairs, bad) in [
-        (vec![("priority", "high,")], "priority"),
-        (vec![("priority", "HIGH")], "priority"),
-        (vec![("overdue", "maybe")], "overdue"),
-        (vec![("sort", "")], "sort"),
-        (vec![("sort", "Title")], "sort"),
-        (vec![("order", "up")], "order"),
-        (vec![("status", "PENDING")], "status"),
-        (vec![("due_after", "2030-01-01")], "due_after"),
-        (vec![("due_before", "2030-01-01T10:00:00")], "due_before"),
-        (vec![("limit", "1001")], "limit"),
-        (vec![("tag", "a,b")], "tag"),
-        (vec![("colour", "red")], "colour"),
+    // Each bad parameter is named in the 422.
+    for (field, value) in [
+        ("priority", "high,"),
+        ("priority", "HIGH"),
+        ("overdue", "maybe"),
+        ("sort", ""),
+        ("sort", "Title"),
+        ("order", "up"),
+        ("status", "PENDING"),
+        ("due_after", "2030-01-01"),
+        ("due_before", "2030-01-01T10:00:00"),
+        ("limit", "1001"),
+        ("tag", "a,b"),
+        ("colour", "red"),
     ] {
-        api.list(&ann, &query(&pairs)).await.invalid(&[bad]);
+        api.list(&ann, &query(&[(field, value)])).await.invalid(&[field]);
     }
 }
 
 /// Statistics and tag counts follow a known set of tasks.
 pub async fn statistics_and_tags_count_the_users_tasks(backend: Backend) {
     let Some(database) = backend.database().await else { return };
-    let api = api(&database).await;
-    let ann = api.register("ann@example.com").await;
-    let bob = api.register("bob@example.com").await;
+    let (api, ann, bob) = api_with_ann_and_bob(&database).await;
     api.create(&bob, json!({"title": "Bob's", "tags": ["work", "bob"], "due_at": Utc::now().to_rfc3339()})).await;
 
     let statistics = format!("{}/statistics", ann.tasks());
@@ -1027,9 +1013,7 @@ pub async fn statistics_and_tags_count_the_users_tasks(backend: Backend) {
 /// Reminders: the user's `Pending` tasks whose `remind_at` has come, earliest first.
 pub async fn reminders_are_pending_tasks_whose_time_has_come(backend: Backend) {
     let Some(database) = backend.database().await else { return };
-    let api = api(&database).await;
-    let ann = api.register("ann@example.com").await;
-    let bob = api.register("bob@example.com").await;
+    let (api, ann, bob) = api_with_ann_and_bob(&database).await;
     let ago = |hours: i64| (Utc::now() - TimeDelta::hours(hours)).to_rfc3339();
     api.create(&bob, json!({"title": "Bob's", "remind_at": ago(5)})).await;
 

@@ -186,6 +186,20 @@ pub async fn api(
     Api { service }
 }
 
+/// A fresh app instance over `database`, with Ann and Bob registered on it.
+pub async fn api_with_ann_and_bob(
+    database: &Database,
+) -> (
+    Api<impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>>,
+    Session,
+    Session,
+) {
+    let api = api(database).await;
+    let ann = api.register("ann@example.com").await;
+    let bob = api.register("bob@example.com").await;
+    (api, ann, bob)
+}
+
 impl<S, B> Api<S>
 where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,

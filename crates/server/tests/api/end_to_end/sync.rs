@@ -7,7 +7,7 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::test::TestRequest;
 use serde_json::{Value, json};
 
-use super::support::{Backend, Session, api, id};
+use super::support::{Backend, Session, api, api_with_ann_and_bob, id};
 
 /// `method path` as `user`, with a JSON body and one extra header.
 fn conditional(
@@ -109,8 +109,7 @@ pub async fn concurrent_taggers_and_editors_all_win(backend: Backend) {
 /// the body of a read that would change nothing.
 pub async fn a_chosen_id_is_kept_and_a_taken_one_is_409_for_anyone(backend: Backend) {
     let Some(database) = backend.database().await else { return };
-    let api = api(&database).await;
-    let (ann, bob) = (api.register("ann@example.com").await, api.register("bob@example.com").await);
+    let (api, ann, bob) = api_with_ann_and_bob(&database).await;
     let chosen = "0193aaaa-bbbb-7ccc-8ddd-000000000001";
 
     let created = api.create(&ann, json!({"id": chosen, "title": "Made offline"})).await;

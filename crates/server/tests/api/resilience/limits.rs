@@ -130,7 +130,6 @@ fn limit_huge_header_is_refused_and_the_server_keeps_serving() {
 fn limit_huge_uri_is_refused_and_the_server_keeps_serving() {
     let (_dir, server, session) = sqlite_server("huge-uri", &[]);
     let port = server.port;
-    let bearer = format!("Bearer {}", session.token);
     let mut seen = Vec::new();
     let long = "a".repeat(64 * 1024);
     let huge = "a".repeat(256 * 1024);
@@ -138,15 +137,12 @@ fn limit_huge_uri_is_refused_and_the_server_keeps_serving() {
     // ones are refused by the server (414, the contract's body) and, past 64 KiB, by the
     // HTTP layer before the app runs (no body).
     let four = "a".repeat(4 * 1024);
-    let reply =
-        call(port, &request("GET", &format!("{}?q={four}", session.tasks()), &[("Authorization", &bearer)], None));
+    let reply = call(port, &get_request(&format!("{}?q={four}", session.tasks()), Some(&session.token)));
     reply.assert_error(422, "VALIDATION_ERROR");
-    let reply =
-        call(port, &request("GET", &format!("{}/{four}", session.tasks()), &[("Authorization", &bearer)], None));
+    let reply = call(port, &get_request(&format!("{}/{four}", session.tasks()), Some(&session.token)));
     reply.assert_error(422, "VALIDATION_ERROR");
     let nine = "a".repeat(9 * 1024);
-    let reply =
-        call(port, &request("GET", &format!("{}?q={nine}", session.tasks()), &[("Authorization", &bearer)], None));
+    let reply = call(port, &get_request(&format!("{}?q={nine}", session.tasks()), Some(&session.token)));
     reply.assert_error(414, "MALFORMED_REQUEST");
     seen.push("4 KiB query -> 422, 4 KiB task id -> 422, 9 KiB query -> 414".to_owned());
     for (what, path) in [
@@ -154,7 +150,7 @@ fn limit_huge_uri_is_refused_and_the_server_keeps_serving() {
         ("64 KiB path", format!("{}/{long}", session.tasks())),
         ("256 KiB query", format!("{}?q={huge}", session.tasks())),
     ] {
-        let reply = refused(port, &request("GET", &path, &[("Authorization", &bearer)], None))
+        let reply = refused(port, &get_request(&path, Some(&session.token)))
             .unwrap_or_else(|e| panic!("{what}: no answer ({e})"));
         assert!((400..500).contains(&reply.status), "a {what} was not refused: {reply:?}");
         seen.push(format!("{what} -> {} {:?}", reply.status, String::from_utf8_lossy(&reply.body)));
@@ -261,8 +257,7 @@ fn limit_slow_request_line_is_disconnected_while_others_are_served() {
 #[test]
 fn limit_trickled_body_is_cut_off_and_the_server_keeps_serving() {
     let (_dir, server, session) = sqlite_server("slow-body", &[]);
-    let port = server.port;
-    let mut stream = connect(port).unwrap();
+    let mut stream = connect(server.port).unwrap();
     stream.write_all(&create_head(&session, "Content-Length: 1000")).unwrap();
     let mut writer = stream.try_clone().unwrap();
     let done = Arc::new(AtomicBool::new(false));
@@ -306,7 +301,7 @@ fn limit_trickled_body_is_cut_off_and_the_server_keeps_serving() {
         answer.as_ref().map_or_else(|| "no answer".to_owned(), |a| format!("{a:?}")),
         listened.closed.map_or_else(|| "-".to_owned(), millis),
     );
-    assert_still_serving(port, &session);
+    assert_still_serving(server.port, &session);
 }
 
 #[test]
