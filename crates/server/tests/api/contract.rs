@@ -25,9 +25,9 @@ use serde_json::{Value, json};
 use todo_auth::{AuthPorts, AuthService, IssuedToken, JwtSecret, PasswordHasher, TokenCodec};
 use todo_domain::session::{MockLoginAttemptRepository, MockRevokedTokenRepository, TokenId};
 use todo_domain::task::{
-    Direction, MockTaskRepository, Priority, Recurrence, SearchTerm, SortKey, StatusCounts, Tag, TagCount, Tags, Task,
-    TaskChanges, TaskCounts, TaskDescription, TaskFilter, TaskId, TaskOrder, TaskQuery, TaskService, TaskStatus,
-    TaskTitle, TaskUpdate, Version,
+    Direction, MockTaskRepository, NewTask, Priority, Recurrence, SearchTerm, SortKey, StatusCounts, Tag, TagCount,
+    Tags, Task, TaskChanges, TaskCounts, TaskDescription, TaskFilter, TaskId, TaskOrder, TaskQuery, TaskService,
+    TaskStatus, TaskTitle, TaskUpdate, Version,
 };
 use todo_domain::user::{Email, MockUserRepository, User, UserId, UserName};
 use todo_domain::{Clock, FixedClock, RepoError, Timestamp};
@@ -75,25 +75,11 @@ fn tags(names: &[&str]) -> Tags {
     Tags::new(names.iter().map(|name| Tag::parse(name).unwrap())).unwrap()
 }
 
-/// A stored `Pending` task titled "Buy milk" with every optional field empty.
+/// A stored `Pending` task titled "Buy milk", created at `CREATED`, with every optional
+/// field empty: what the domain makes of a new task with just that title.
 fn stored(id: Uuid, owner: Uuid) -> Task {
-    Task {
-        id: tid(id),
-        user_id: uid(owner),
-        title: TaskTitle::parse("Buy milk").unwrap(),
-        description: None,
-        status: TaskStatus::Pending,
-        priority: Priority::Medium,
-        tags: Tags::default(),
-        due_at: None,
-        remind_at: None,
-        recurrence: None,
-        next_occurrence_id: None,
-        created_at: at(CREATED),
-        updated_at: at(CREATED),
-        completed_at: None,
-        version: Version::FIRST,
-    }
+    let new = NewTask { id: Some(tid(id)), ..NewTask::titled(TaskTitle::parse("Buy milk").unwrap()) };
+    new.into_task(uid(owner), at(CREATED)).unwrap()
 }
 
 /// A stored task of Alice's that recurs weekly, due 2026-01-05 09:00 with a reminder an
