@@ -15,15 +15,15 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// The thread that writes the log lines to stdout, until [`flush`] stops it.
-static WRITER: std::sync::Mutex<Option<tracing_appender::non_blocking::WorkerGuard>> = std::sync::Mutex::new(None);
+mod lines;
+
+/// Where log lines go: stdout, through [`lines::LogLines`].
+static LINES: std::sync::OnceLock<&'static lines::LogLines> = std::sync::OnceLock::new();
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Installs the global subscriber: `filter` (`RUST_LOG` syntax) in `format`, its lines
-/// written to stdout by a thread of their own (`tracing-appender`): a worker only hands
-/// its line over, and the writer thread writes what has gathered with one system call,
-/// without dropping any (a worker waits when 128,000 lines are waiting).
+/// Installs the global subscriber: `filter` (`RUST_LOG` syntax) in `format`, and starts
+/// the thread that writes the lines (see [`lines`] for why it is not `tracing-appender`).
 pub fn init(filter: &str, format: LogFormat) -> std::io::Result<()> {
     // actix-http logs a client's malformed request (a garbage request line, an oversized
     // head) at ERROR: any client could fill the error log. Silence it unless asked for.
@@ -31,28 +31,27 @@ pub fn init(filter: &str, format: LogFormat) -> std::io::Result<()> {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only for a person at a terminal, not in files or log collectors.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let (lines, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("log-writer")
-        // Lines gather here until the writer has taken every waiting one: then one write.
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+    let lines = if let Some(lines) = LINES.get() {
+        *lines
+    } else {
+        let started = lines::LogLines::start(std::io::stdout(), lines::INTERVAL)?;
+        *LINES.get_or_init(|| started)
+    };
     let builder =
         tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).with_writer(lines);
-    // A second init (tests) keeps the first subscriber, and its writer.
-    let installed = match format {
+    // A second init (tests) keeps the first subscriber.
+    let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
         LogFormat::Text => builder.try_init(),
     };
-    if installed.is_ok() {
-        *WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(guard);
-    }
     Ok(())
 }
 
-/// Writes the log lines not written yet and stops the writer; `main` calls it before the
-/// process exits.
+/// Writes the log lines not written yet; `main` calls it before the process exits.
 pub fn flush() {
-    drop(WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
+    if let Some(lines) = LINES.get() {
+        lines.flush();
+    }
 }
 
 /// The id of one request: the client's `X-Request-Id` when it is a sane token, else new.
