@@ -11,8 +11,8 @@ use pollster::block_on;
 use todo_domain::task::Precondition::Any;
 use todo_domain::task::{
     BulkDelete, BulkIds, Direction, ListRequest, MockTaskRepository, NewTask, PageSize, Priority, Recurrence, SortKey,
-    StatusCounts, Tag, Tags, Task, TaskChanges, TaskCounts, TaskDescription, TaskId, TaskOrder, TaskPatch, TaskService,
-    TaskStatus, TaskTitle, Version,
+    StatusCounts, Tag, Tags, Task, TaskChanges, TaskCounts, TaskDescription, TaskFilter, TaskId, TaskOrder, TaskPatch,
+    TaskService, TaskStatus, TaskTitle, Version,
 };
 use todo_domain::user::UserId;
 use todo_domain::{DomainError, FieldError, FixedClock, RepoError, Timestamp};
@@ -905,10 +905,16 @@ mod list {
         let cursor = first.next_cursor.clone();
 
         for other in [
-            ListRequest { status: Some(TaskStatus::Pending), ..ListRequest::default() },
+            ListRequest {
+                filter: TaskFilter { status: Some(TaskStatus::Pending), ..TaskFilter::default() },
+                ..ListRequest::default()
+            },
             ListRequest { order: TaskOrder::new(SortKey::Title, None), ..ListRequest::default() },
             ListRequest { order: TaskOrder::new(SortKey::CreatedAt, Some(Direction::Asc)), ..ListRequest::default() },
-            ListRequest { search: Some(SearchTerm::parse("milk").unwrap()), ..ListRequest::default() },
+            ListRequest {
+                filter: TaskFilter { search: Some(SearchTerm::parse("milk").unwrap()), ..TaskFilter::default() },
+                ..ListRequest::default()
+            },
         ] {
             let error = block_on(service.list(user, ListRequest { cursor: cursor.clone(), ..other })).unwrap_err();
             assert_eq!(validation_fields(error), ["cursor"]);
@@ -940,12 +946,22 @@ mod list {
         tasks.extend(tasks_of(UserId::generate(), 4));
         let (service, _) = service(repo_over(tasks));
 
-        let high =
-            block_on(service.list(user, ListRequest { priorities: vec![Priority::High], ..ListRequest::default() }))
-                .unwrap();
-        let completed =
-            block_on(service.list(user, ListRequest { status: Some(TaskStatus::Completed), ..ListRequest::default() }))
-                .unwrap();
+        let high = block_on(service.list(
+            user,
+            ListRequest {
+                filter: TaskFilter { priorities: vec![Priority::High], ..TaskFilter::default() },
+                ..ListRequest::default()
+            },
+        ))
+        .unwrap();
+        let completed = block_on(service.list(
+            user,
+            ListRequest {
+                filter: TaskFilter { status: Some(TaskStatus::Completed), ..TaskFilter::default() },
+                ..ListRequest::default()
+            },
+        ))
+        .unwrap();
 
         assert_eq!((high.tasks.len(), high.total), (1, 1));
         assert_eq!(high.counts, StatusCounts { pending: 4, completed: 1 });
@@ -963,9 +979,14 @@ mod list {
         let (service, _) = service(repo);
 
         let all = block_on(service.list(user, ListRequest::default())).unwrap();
-        let pending =
-            block_on(service.list(user, ListRequest { status: Some(TaskStatus::Pending), ..ListRequest::default() }))
-                .unwrap();
+        let pending = block_on(service.list(
+            user,
+            ListRequest {
+                filter: TaskFilter { status: Some(TaskStatus::Pending), ..TaskFilter::default() },
+                ..ListRequest::default()
+            },
+        ))
+        .unwrap();
 
         assert_eq!((all.total, pending.total), (7, 2));
     }

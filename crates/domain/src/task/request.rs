@@ -3,8 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{Priority, SearchTerm, StatusCounts, Tag, Task, TaskId, TaskOrder, TaskStatus};
-use crate::Timestamp;
+use super::{StatusCounts, Task, TaskFilter, TaskId, TaskOrder, TaskStatus};
 
 /// The most reminders one request returns.
 pub const MAX_REMINDERS: u32 = 100;
@@ -87,13 +86,10 @@ impl BulkIds {
 /// A listing request as a client makes it, already parsed into domain values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListRequest {
-    pub status: Option<TaskStatus>,
-    pub search: Option<SearchTerm>,
-    pub priorities: Vec<Priority>,
-    pub tags: Vec<Tag>,
-    pub due_after: Option<Timestamp>,
-    pub due_before: Option<Timestamp>,
-    /// Only `Pending` tasks whose `due_at` has passed.
+    /// Which tasks; its `overdue_at` is the use case's to set, from `overdue`.
+    pub filter: TaskFilter,
+    /// Only `Pending` tasks whose `due_at` has passed (at the request's "now", which
+    /// only the use case knows).
     pub overdue: bool,
     pub order: TaskOrder,
     pub limit: PageSize,

@@ -161,13 +161,10 @@ impl TaskService {
 
     /// One page of the user's tasks, with the totals of the contract.
     pub async fn list(&self, user_id: UserId, request: ListRequest) -> Result<TaskPage, DomainError> {
-        let ListRequest { status, search, priorities, tags, due_after, due_before, overdue, order, limit, cursor } =
-            request;
+        let ListRequest { filter, overdue, order, limit, cursor } = request;
         let limit = limit.get();
         let now = self.clock.now();
-        let filter =
-            TaskFilter { status, search, priorities, tags, due_after, due_before, overdue_at: overdue.then_some(now) }
-                .normalized();
+        let filter = TaskFilter { overdue_at: overdue.then_some(now), ..filter }.normalized();
         let fingerprint = cursor::fingerprint(&filter, &order);
         let after = cursor
             .map(|text| cursor::decode(&text, fingerprint, &order))

@@ -189,7 +189,7 @@ pub(super) fn parse_list_query(pairs: Vec<(String, String)>) -> Result<ListReque
         }
         if name == "tag" {
             if let Some(tag) = errors.check("tag", Tag::parse(&value)) {
-                request.tags.push(tag);
+                request.filter.tags.push(tag);
             }
             continue;
         }
@@ -203,7 +203,7 @@ pub(super) fn parse_list_query(pairs: Vec<(String, String)>) -> Result<ListReque
         }
         match name {
             "status" => {
-                request.status = match value.as_str() {
+                request.filter.status = match value.as_str() {
                     "All" | "all" => None,
                     "Pending" | "pending" => Some(TaskStatus::Pending),
                     "Completed" | "completed" => Some(TaskStatus::Completed),
@@ -213,13 +213,13 @@ pub(super) fn parse_list_query(pairs: Vec<(String, String)>) -> Result<ListReque
                     }
                 };
             }
-            "q" => request.search = errors.check(name, SearchTerm::parse(&value)),
+            "q" => request.filter.search = errors.check(name, SearchTerm::parse(&value)),
             "priority" => {
                 let priorities: Result<Vec<Priority>, _> = value.split(',').map(str::parse).collect();
-                request.priorities = errors.check(name, priorities).unwrap_or_default();
+                request.filter.priorities = errors.check(name, priorities).unwrap_or_default();
             }
-            "due_after" => request.due_after = errors.check(name, json::timestamp(&value)),
-            "due_before" => request.due_before = errors.check(name, json::timestamp(&value)),
+            "due_after" => request.filter.due_after = errors.check(name, json::timestamp(&value)),
+            "due_before" => request.filter.due_before = errors.check(name, json::timestamp(&value)),
             "overdue" => match value.as_str() {
                 "true" => request.overdue = true,
                 "false" => {}
