@@ -651,6 +651,89 @@ mod delete {
     }
 }
 
+mod preconditions {
+    use todo_domain::task::{Precondition, TaskDeletion};
+
+    use super::*;
+
+    /// A repository whose task is at `first` when read first and at `then` afterwards
+    /// (another writer got in between), whose first write loses that race, and which
+    /// takes the writes after it.
+    fn raced(task: &Task, then: Version) -> MockTaskRepository {
+        let mut repo = MockTaskRepository::new();
+        let (before, after) = (task.clone(), Task { version: then, ..task.clone() });
+        let mut reads = 0;
+        repo.expect_get().returning(move |_, _| {
+            reads += 1;
+            Ok(Some(if reads == 1 { before.clone() } else { after.clone() }))
+        });
+        let mut writes = 0;
+        repo.expect_apply().returning(move |_, _| {
+            writes += 1;
+            if writes == 1 { Err(RepoError::Conflict("the task changed since it was read")) } else { Ok(()) }
+        });
+        repo
+    }
+
+    #[test]
+    fn a_writer_that_named_the_version_it_read_loses_to_the_one_that_wrote_first() {
+        let task = stored(UserId::generate());
+        let named = Precondition::OneOf(vec![task.version]);
+        let (service, _) = service(raced(&task, task.version.next()));
+
+        let patch = TaskPatch { title: Some(title("mine")), ..TaskPatch::default() };
+        let error = block_on(service.update(task.user_id, task.id, patch, &named)).unwrap_err();
+
+        let DomainError::PreconditionFailed(current) = error else { panic!("{error:?}") };
+        assert_eq!(current.version, task.version.next(), "the task as the other writer left it");
+    }
+
+    #[test]
+    fn a_writer_that_named_no_version_reads_again_and_wins() {
+        let task = stored(UserId::generate());
+        let (service, _) = service(raced(&task, task.version.next()));
+
+        let patch = TaskPatch { title: Some(title("mine")), ..TaskPatch::default() };
+        let updated = block_on(service.update(task.user_id, task.id, patch, &Precondition::Any)).unwrap();
+
+        assert_eq!((updated.title.as_str(), updated.version), ("mine", task.version.next().next()));
+    }
+
+    #[test]
+    fn a_conditional_delete_deletes_the_version_it_read_or_reports_the_one_it_found() {
+        let task = stored(UserId::generate());
+        let mut repo = repo_storing(&task);
+        let expected = TaskDeletion { id: task.id, expected: task.version };
+        repo.expect_apply()
+            .withf(move |_, changes| changes.deletions == [expected] && changes.updates.is_empty())
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let (deleting, _) = service(repo);
+        block_on(deleting.delete(task.user_id, task.id, &Precondition::OneOf(vec![task.version]))).unwrap();
+
+        let (racing, _) = service(raced(&task, task.version.next()));
+        let error =
+            block_on(racing.delete(task.user_id, task.id, &Precondition::OneOf(vec![task.version]))).unwrap_err();
+        assert!(
+            matches!(error, DomainError::PreconditionFailed(ref t) if t.version == task.version.next()),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn added_and_removed_tags_apply_to_the_list_as_read_each_time() {
+        let task = Task { tags: tags(&["home"]), ..stored(UserId::generate()) };
+        let service = accepting(&task);
+        let patch = TaskPatch {
+            add_tags: Some(tags(&["Work", "home"])),
+            remove_tags: Some(tags(&["home", "absent"])),
+            ..TaskPatch::default()
+        };
+        let updated = block_on(service.update(task.user_id, task.id, patch, &Precondition::Any)).unwrap();
+        assert_eq!(updated.tags, tags(&["work"]));
+    }
+}
+
 mod bulk {
     use super::*;
 

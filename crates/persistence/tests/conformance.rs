@@ -358,9 +358,18 @@ mod cases {
         let again = db.tasks().apply(owner, &alone).await;
         assert!(matches!(again, Err(RepoError::Conflict(_))), "a deleted task is no longer at any version: {again:?}");
 
-        let batch = TaskChanges { updates: vec![], inserts: vec![], deletions: vec![deletion(&kept, kept.version)] };
+        // In one transaction with other writes: a deletion, an insert, and a second deletion.
+        let (other, spawned) = (Task { tags: tags(&["work"]), ..task(owner, "other") }, task(owner, "spawned"));
+        db.tasks().insert(&other).await.unwrap();
+        let batch = TaskChanges {
+            updates: vec![],
+            inserts: vec![spawned.clone()],
+            deletions: vec![deletion(&kept, kept.version), deletion(&other, other.version)],
+        };
         db.tasks().apply(owner, &batch).await.unwrap();
         assert_eq!(db.tasks().get(owner, kept.id).await.unwrap(), None);
+        assert_eq!(db.tasks().get(owner, other.id).await.unwrap(), None);
+        assert_eq!(db.tasks().get(owner, spawned.id).await.unwrap(), Some(spawned));
         assert!(db.tasks().tag_counts(owner).await.unwrap().is_empty(), "the tags went with the tasks");
     }
 

@@ -223,9 +223,24 @@ fn constrain(schema: &str, property: &str, value: &mut Value) {
         ("Task", "description") => json!({"maxLength": TaskDescription::MAX_CHARS}),
         ("Task", "version") => json!({"minimum": 1}),
         // Counted after lowercasing and dropping duplicates, which no schema can say.
-        ("CreateTask" | "UpdateTask", "tags") | ("UpdateTask", "add_tags" | "remove_tags") => json!({
-            "description": format!("At most {} distinct tags once lowercased; duplicates are dropped.", Tags::MAX),
+        ("CreateTask" | "UpdateTask", "tags") => json!({
+            "description": format!(
+                "Replaces the whole list. At most {} distinct tags once lowercased; duplicates are dropped.",
+                Tags::MAX
+            ),
             "items": {"type": "string", "minLength": 1, "pattern": patterns::tag()},
+        }),
+        ("UpdateTask", "add_tags" | "remove_tags") => json!({
+            "description": format!(
+                "Merged into the list as it is when the change is made: (current + add_tags) - remove_tags, \
+                 which must hold at most {} tags. Not with `tags`. Lowercased, duplicates dropped.",
+                Tags::MAX
+            ),
+            "items": {"type": "string", "minLength": 1, "pattern": patterns::tag()},
+        }),
+        ("CreateTask", "id") => json!({
+            "description": "The new task's id, chosen by the client (e.g. offline); any UUID but the nil one. \
+                Left out, the server makes one. 409 when a task (anyone's) has it already."
         }),
         ("Task", "tags") => json!({
             "maxItems": Tags::MAX,

@@ -31,7 +31,7 @@ impl FromRequest for IfMatch {
     type Future = Ready<Result<Self, actix_web::Error>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let precondition = match entity_tags(request, &header::IF_MATCH) {
+        let precondition = match entity_tags(request, &header::IF_MATCH, "If-Match") {
             Ok(None | Some(Condition::Any)) => Ok(Precondition::Any),
             Ok(Some(Condition::Tags(tags))) => Ok(Precondition::OneOf(
                 tags.into_iter().filter(|tag| !tag.weak).filter_map(|tag| tag.version).collect(),
@@ -76,7 +76,7 @@ impl FromRequest for IfNoneMatch {
     type Future = Ready<Result<Self, actix_web::Error>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(Self(entity_tags(request, &header::IF_NONE_MATCH))))
+        ready(Ok(Self(entity_tags(request, &header::IF_NONE_MATCH, "If-None-Match"))))
     }
 }
 
@@ -102,9 +102,10 @@ struct EntityTag {
     version: Option<Version>,
 }
 
-/// The header `name` of `request` (all its lines, as one list), or `None` without it;
-/// a 400 when it is not `*` or a non-empty list of entity tags.
-fn entity_tags(request: &HttpRequest, name: &HeaderName) -> Result<Option<Condition>, ApiError> {
+/// The header `name` (spelled `spelled` in messages) of `request`, all its lines as one
+/// list, or `None` without it; a 400 when it is not `*` or a non-empty list of entity
+/// tags (an empty list, which RFC 9110 would let match nothing, is a client's mistake).
+fn entity_tags(request: &HttpRequest, name: &HeaderName, spelled: &str) -> Result<Option<Condition>, ApiError> {
     let mut lines = request.headers().get_all(name).peekable();
     if lines.peek().is_none() {
         return Ok(None);
@@ -116,18 +117,18 @@ fn entity_tags(request: &HttpRequest, name: &HeaderName) -> Result<Option<Condit
         if trim(line) == b"*" {
             any = true;
         } else {
-            parse_list(line, &mut tags).ok_or_else(|| malformed(name))?;
+            parse_list(line, &mut tags).ok_or_else(|| malformed(spelled))?;
         }
     }
     match (any, tags.is_empty()) {
         (true, true) => Ok(Some(Condition::Any)),
         (false, false) => Ok(Some(Condition::Tags(tags))),
         // `*` mixed with tags, or nothing at all.
-        _ => Err(malformed(name)),
+        _ => Err(malformed(spelled)),
     }
 }
 
-fn malformed(name: &HeaderName) -> ApiError {
+fn malformed(name: &str) -> ApiError {
     ApiError::malformed(format!("{name} must be * or a list of entity tags such as \"3\""))
 }
 

@@ -107,6 +107,9 @@ pub(super) fn patch_operation(method: &str, path: &str, operation: &mut Value) {
         if status == 401 {
             response["headers"]["WWW-Authenticate"] = header("Always `Bearer`.", json!({"type": "string"}));
         }
+        if status == 412 {
+            response["headers"]["ETag"] = header("The task's current version.", json!({"type": "string"}));
+        }
         if status == 429 {
             response["headers"]["Retry-After"] =
                 header("Seconds until a login for this email is tried again.", json!({"type": "integer"}));

@@ -90,10 +90,11 @@ fn change<T>(field: Field<T>) -> Option<Option<T>> {
     }
 }
 
-pub(super) fn parse_patch(object: Map<String, Value>) -> Result<TaskPatch, ValidationErrors> {
+pub(super) fn parse_patch(mut object: Map<String, Value>) -> Result<TaskPatch, ValidationErrors> {
+    // With `tags`, a merge list is wrong whatever it holds: that is its one error.
     let merging_with_tags: Vec<&'static str> = ["add_tags", "remove_tags"]
         .into_iter()
-        .filter(|merge| object.contains_key("tags") && object.contains_key(*merge))
+        .filter(|merge| object.contains_key("tags") && object.remove(*merge).is_some())
         .collect();
     let mut fields = Fields::new(object, UPDATE_FIELDS);
     for merge in merging_with_tags {

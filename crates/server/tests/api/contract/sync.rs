@@ -105,17 +105,17 @@ async fn if_match_with_the_current_version_writes_at_that_version_only() {
 async fn a_malformed_conditional_header_is_400_before_the_task_is_looked_up() {
     for bad in ["3", "\"3", "W/3", "*, \"3\"", "\"3\" \"4\"", ""] {
         let requests = [
-            (header::IF_MATCH, put(&task_url(ALICE, T1)).json(&json!({"title": "x"}))),
-            (header::IF_MATCH, delete(&task_url(ALICE, T1))),
-            (header::IF_NONE_MATCH, get(&task_url(ALICE, T1))),
+            (header::IF_MATCH, "If-Match", put(&task_url(ALICE, T1)).json(&json!({"title": "x"}))),
+            (header::IF_MATCH, "If-Match", delete(&task_url(ALICE, T1))),
+            (header::IF_NONE_MATCH, "If-None-Match", get(&task_url(ALICE, T1))),
         ];
-        for (name, request) in requests {
-            let request = with_header(request.signed_in_as(ALICE), name.clone(), bad);
+        for (name, spelled, request) in requests {
+            let request = with_header(request.signed_in_as(ALICE), name, bad);
             let answer = send(Ports::signed_in().no_task_writes(), request).await;
             answer.is_for(
                 StatusCode::BAD_REQUEST,
-                malformed(&format!("{name} must be * or a list of entity tags such as \"3\"")),
-                format!("{name}: {bad:?}"),
+                malformed(&format!("{spelled} must be * or a list of entity tags such as \"3\"")),
+                format!("{spelled}: {bad:?}"),
             );
         }
     }
@@ -231,4 +231,36 @@ async fn a_browser_may_send_the_sync_headers_and_read_the_etag() {
     for name in ["etag", "location", "retry-after", "x-request-id", "idempotent-replayed"] {
         assert!(exposed.contains(name), "{name} not in {exposed}");
     }
+}
+
+#[actix_web::test]
+async fn if_match_is_judged_after_the_owner_and_the_body_and_before_nothing_else() {
+    let stale = || put(&task_url(ALICE, T1)).signed_in_as(ALICE).insert_header((header::IF_MATCH, "\"9\""));
+    // Someone else's task: 403, and nothing of it leaks into a 412's details.
+    let answer = send(Ports::signed_in().no_task_writes().misses(T1, Some(BOB)), stale().json(&json!({"title": "x"})));
+    answer.await.is(StatusCode::FORBIDDEN, someone_elses_task());
+    // No such task: 404 comes before 412.
+    let answer = send(Ports::signed_in().no_task_writes().misses(T1, None), stale().json(&json!({"title": "x"})));
+    answer.await.is(StatusCode::NOT_FOUND, no_such_task());
+    // A bad body is refused before the task is read, so before any 412.
+    let answer = send(Ports::signed_in().no_task_writes(), stale().json(&json!({"title": ""}))).await;
+    answer.is(StatusCode::UNPROCESSABLE_ENTITY, invalid(&[("title", "must not be empty")]));
+    // Another user's path: 403 before a malformed header is even read.
+    let request = put(&task_url(BOB, T1)).signed_in_as(ALICE).insert_header((header::IF_MATCH, "nonsense"));
+    send(Ports::signed_in().no_task_writes(), request.json(&json!({"title": "x"})))
+        .await
+        .is(StatusCode::FORBIDDEN, not_yours());
+}
+
+#[actix_web::test]
+async fn with_tags_a_merge_list_has_its_one_error_whatever_it_holds() {
+    let answer = send(
+        Ports::signed_in().no_task_writes(),
+        put(&task_url(ALICE, T1)).signed_in_as(ALICE).json(&json!({"tags": ["a"], "add_tags": null})),
+    )
+    .await;
+    answer.is(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        invalid(&[("add_tags", "cannot be given with tags, which replaces the whole list")]),
+    );
 }

@@ -1,8 +1,6 @@
 //! Sync scenarios: conditional writes that race, tags merged by concurrent writers, and
 //! client-chosen ids, over a real database (two server instances where it matters).
 
-use std::collections::BTreeSet;
-
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::test::TestRequest;
 use serde_json::{Value, json};
@@ -30,42 +28,60 @@ fn conditional(
 }
 
 /// Two instances, two writers holding the same version: exactly one wins, the other is
-/// told the task as the winner left it, every round.
+/// told the task as the winner left it (412), every round. When the winner deleted the
+/// task, the other finds no task at all: 404, which the contract's order of checks puts
+/// before 412.
 pub async fn two_writers_of_one_version_get_exactly_one_200_and_one_412(backend: Backend) {
     let Some((first_database, second_database)) = backend.two_handles().await else { return };
     let (first, second) = (api(&first_database).await, api(&second_database).await);
     let ann = first.register("ann@example.com").await;
 
-    for round in 0..5 {
+    for round in 0..6 {
         let task = first.create(&ann, json!({"title": format!("Contended {round}")})).await;
         let path = ann.task(&id(&task));
         let held = format!("\"{}\"", task["version"]);
         let (one, other) = (json!({"title": "from the first"}), json!({"title": "from the second"}));
-        // In the last round one of the writers deletes: the same rule.
-        let second_write = if round == 4 {
+        // In the last rounds the second writer deletes: the same rule.
+        let deletes = round >= 4;
+        let second_write = if deletes {
             conditional(Method::DELETE, &path, &ann, None, header::IF_MATCH, &held)
         } else {
             conditional(Method::PUT, &path, &ann, Some(&other), header::IF_MATCH, &held)
         };
-        let (a, b) = futures_util::join!(
+        let (put, second_reply) = futures_util::join!(
             first.send(conditional(Method::PUT, &path, &ann, Some(&one), header::IF_MATCH, &held).to_request()),
             second.send(second_write.to_request()),
         );
-        let statuses: BTreeSet<u16> = [a.status.as_u16(), b.status.as_u16()].into();
-        let (winner, loser) = if a.status == StatusCode::PRECONDITION_FAILED { (b, a) } else { (a, b) };
-        assert!(winner.status.is_success(), "round {round}: {winner:?} / {loser:?}");
-        assert!(statuses.contains(&412), "round {round}: {statuses:?}");
-        let details = loser.error(StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED");
         let now = first.get(&path, &ann.token).await;
-        if winner.status == StatusCode::NO_CONTENT {
+        if second_reply.status == StatusCode::NO_CONTENT {
+            put.error(StatusCode::NOT_FOUND, "NOT_FOUND");
             assert_eq!(now.status, StatusCode::NOT_FOUND, "round {round}");
-        } else {
-            assert_eq!(details["current"], winner.body, "round {round}");
-            assert_eq!(now.ok(), &winner.body);
-            assert_eq!(now.ok()["version"], 2);
-            assert_eq!(now.header("etag"), Some("\"2\""));
+            continue;
         }
+        let (winner, loser) = if put.status == StatusCode::OK { (put, second_reply) } else { (second_reply, put) };
+        assert_eq!(winner.status, StatusCode::OK, "round {round}: {winner:?} / {loser:?}");
+        let details = loser.error(StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED");
+        assert_eq!(details["current"], winner.body, "round {round}");
+        assert_eq!(now.ok(), &winner.body);
+        assert_eq!(now.ok()["version"], 2);
+        assert_eq!(now.header("etag"), Some("\"2\""));
     }
+
+    // Both outcomes of a write racing a delete, in a fixed order.
+    let task = first.create(&ann, json!({"title": "Deleted first"})).await;
+    let path = ann.task(&id(&task));
+    let deleted = second.send(conditional(Method::DELETE, &path, &ann, None, header::IF_MATCH, "\"1\"").to_request());
+    assert_eq!(deleted.await.status, StatusCode::NO_CONTENT);
+    let late = conditional(Method::PUT, &path, &ann, Some(&json!({"title": "late"})), header::IF_MATCH, "\"1\"");
+    first.send(late.to_request()).await.error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    let task = first.create(&ann, json!({"title": "Changed first"})).await;
+    let path = ann.task(&id(&task));
+    let changed = first.put(&path, &ann.token, &json!({"title": "changed"})).await;
+    let late = conditional(Method::DELETE, &path, &ann, None, header::IF_MATCH, "\"1\"");
+    let refused = second.send(late.to_request()).await;
+    assert_eq!(refused.error(StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED")["current"], *changed.ok());
+    assert_eq!(first.get(&path, &ann.token).await.ok(), changed.ok());
 }
 
 /// Twenty writers at once on one task, none naming a version: ten add a tag each, ten
