@@ -103,22 +103,30 @@ struct EntityTag {
 }
 
 /// The header `name` (spelled `spelled` in messages) of `request`, all its lines as one
-/// list, or `None` without it; a 400 when it is not `*` or a non-empty list of entity
-/// tags (an empty list, which RFC 9110 would let match nothing, is a client's mistake).
+/// list, or `None` without it (or with only empty lines: no condition at all); a 400
+/// when it is not `*` or a list of at least one entity tag.
 fn entity_tags(request: &HttpRequest, name: &HeaderName, spelled: &str) -> Result<Option<Condition>, ApiError> {
     let mut lines = request.headers().get_all(name).peekable();
     if lines.peek().is_none() {
         return Ok(None);
     }
     let mut tags = Vec::new();
-    let mut any = false;
+    let (mut any, mut said) = (false, false);
     for line in lines {
         let line = line.as_bytes();
+        // An empty line says nothing (clients and fuzzers send one for "no value").
+        if trim(line).is_empty() {
+            continue;
+        }
+        said = true;
         if trim(line) == b"*" {
             any = true;
         } else {
             parse_list(line, &mut tags).ok_or_else(|| malformed(spelled))?;
         }
+    }
+    if !said {
+        return Ok(None);
     }
     match (any, tags.is_empty()) {
         (true, true) => Ok(Some(Condition::Any)),
@@ -210,6 +218,9 @@ mod tests {
     fn if_match_takes_the_strong_tags_that_name_versions() {
         assert_eq!(if_match(&[]).unwrap(), Precondition::Any);
         assert_eq!(if_match(&["*"]).unwrap(), Precondition::Any);
+        // An empty value names no condition, like no header.
+        assert_eq!(if_match(&[""]).unwrap(), Precondition::Any);
+        assert_eq!(if_match(&[" ", "\"3\""]).unwrap(), Precondition::OneOf(vec![Version(3)]));
         assert_eq!(if_match(&[" * "]).unwrap(), Precondition::Any);
         assert_eq!(if_match(&["\"3\""]).unwrap(), Precondition::OneOf(vec![Version(3)]));
         assert_eq!(if_match(&["\"3\", \"4\""]).unwrap(), Precondition::OneOf(vec![Version(3), Version(4)]));
@@ -222,7 +233,7 @@ mod tests {
 
     #[test]
     fn a_header_that_is_not_a_list_of_entity_tags_is_malformed() {
-        for bad in ["3", "\"3", "\"3\" \"4\"", "W/3", "w/\"3\"", "*, \"3\"", "", " , ", "\"a b\"", "**"] {
+        for bad in ["3", "\"3", "\"3\" \"4\"", "W/3", "w/\"3\"", "*, \"3\"", " , ", "\"a b\"", "**"] {
             let error = if_match(&[bad]).unwrap_err();
             assert_eq!(error.code(), "MALFORMED_REQUEST", "{bad:?}");
         }

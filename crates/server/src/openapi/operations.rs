@@ -153,7 +153,7 @@ fn document_conditions(method: &str, path: &str, operation: &mut Map<String, Val
         _ => ("If-Match", "Only change the task if it is at one of the versions listed (strong tags), or *; else 412."),
     };
     let parameter = json!({"name": name, "in": "header", "required": false, "description": description,
-        "schema": {"type": "string"}});
+        "schema": {"type": "string", "pattern": patterns::entity_tags()}});
     if let Some(parameters) = operation.entry("parameters").or_insert_with(|| json!([])).as_array_mut() {
         parameters.push(parameter);
     }

@@ -133,6 +133,15 @@ pub fn email() -> String {
 }
 
 /// Any string without U+0000 (login fields: any other string is just wrong credentials).
+/// `If-Match` / `If-None-Match` as the server reads one header line: `*`, or a list of
+/// entity tags (`"3"`, `W/"3"`) separated by commas, empty elements and white space
+/// allowed, at least one tag; or nothing at all, which is the same as no header (see
+/// `crate::extract::conditional`).
+pub fn entity_tags() -> String {
+    let tag = r#"(?:W/)?"[\x21\x23-\x7e]*""#;
+    format!(r"^[ \t]*(?:\*|[ \t,]*{tag}(?:[ \t]*,[ \t,]*{tag})*[ \t,]*)?[ \t]*{END}")
+}
+
 pub fn no_nul() -> String {
     format!(r"^[^\x00]*{END}")
 }
