@@ -988,16 +988,10 @@ mod list {
         let cursor = first.next_cursor.clone();
 
         for other in [
-            ListRequest {
-                filter: TaskFilter { status: Some(TaskStatus::Pending), ..TaskFilter::default() },
-                ..ListRequest::default()
-            },
+            ListRequest::of(TaskFilter { status: Some(TaskStatus::Pending), ..TaskFilter::default() }),
             ListRequest { order: TaskOrder::new(SortKey::Title, None), ..ListRequest::default() },
             ListRequest { order: TaskOrder::new(SortKey::CreatedAt, Some(Direction::Asc)), ..ListRequest::default() },
-            ListRequest {
-                filter: TaskFilter { search: Some(SearchTerm::parse("milk").unwrap()), ..TaskFilter::default() },
-                ..ListRequest::default()
-            },
+            ListRequest::of(TaskFilter { search: Some(SearchTerm::parse("milk").unwrap()), ..TaskFilter::default() }),
         ] {
             let error = block_on(service.list(user, ListRequest { cursor: cursor.clone(), ..other })).unwrap_err();
             assert_eq!(validation_fields(error), ["cursor"]);
@@ -1029,22 +1023,17 @@ mod list {
         tasks.extend(tasks_of(UserId::generate(), 4));
         let (service, _) = service(repo_over(tasks));
 
-        let high = block_on(service.list(
-            user,
-            ListRequest {
-                filter: TaskFilter { priorities: vec![Priority::High], ..TaskFilter::default() },
-                ..ListRequest::default()
-            },
-        ))
+        let high = block_on(
+            service
+                .list(user, ListRequest::of(TaskFilter { priorities: vec![Priority::High], ..TaskFilter::default() })),
+        )
         .unwrap();
-        let completed = block_on(service.list(
-            user,
-            ListRequest {
-                filter: TaskFilter { status: Some(TaskStatus::Completed), ..TaskFilter::default() },
-                ..ListRequest::default()
-            },
-        ))
-        .unwrap();
+        let completed =
+            block_on(service.list(
+                user,
+                ListRequest::of(TaskFilter { status: Some(TaskStatus::Completed), ..TaskFilter::default() }),
+            ))
+            .unwrap();
 
         assert_eq!((high.tasks.len(), high.total), (1, 1));
         assert_eq!(high.counts, StatusCounts { pending: 4, completed: 1 });
@@ -1062,13 +1051,10 @@ mod list {
         let (service, _) = service(repo);
 
         let all = block_on(service.list(user, ListRequest::default())).unwrap();
-        let pending = block_on(service.list(
-            user,
-            ListRequest {
-                filter: TaskFilter { status: Some(TaskStatus::Pending), ..TaskFilter::default() },
-                ..ListRequest::default()
-            },
-        ))
+        let pending = block_on(
+            service
+                .list(user, ListRequest::of(TaskFilter { status: Some(TaskStatus::Pending), ..TaskFilter::default() })),
+        )
         .unwrap();
 
         assert_eq!((all.total, pending.total), (7, 2));

@@ -97,6 +97,14 @@ pub struct ListRequest {
     pub cursor: Option<String>,
 }
 
+impl ListRequest {
+    /// The first page, in the default order, of the tasks `filter` selects.
+    #[must_use]
+    pub fn of(filter: TaskFilter) -> Self {
+        Self { filter, ..Self::default() }
+    }
+}
+
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskPage {

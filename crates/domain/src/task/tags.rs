@@ -99,11 +99,6 @@ impl Tags {
         let tags = self.0.iter().chain(&added.0).filter(|tag| !removed.contains(tag)).cloned();
         Self::new(tags)
     }
-
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
 }
 
 impl TryFrom<Vec<Tag>> for Tags {

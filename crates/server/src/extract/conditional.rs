@@ -106,24 +106,17 @@ struct EntityTag {
 /// list, or `None` without it (or with only empty lines: no condition at all); a 400
 /// when it is not `*` or a list of at least one entity tag.
 fn entity_tags(request: &HttpRequest, name: &HeaderName, spelled: &str) -> Result<Option<Condition>, ApiError> {
-    let mut lines = request.headers().get_all(name).peekable();
-    if lines.peek().is_none() {
-        return Ok(None);
-    }
     let mut tags = Vec::new();
     let (mut any, mut said) = (false, false);
-    for line in lines {
+    for line in request.headers().get_all(name) {
         let line = line.as_bytes();
-        // An empty line says nothing (clients and fuzzers send one for "no value").
-        if trim(line).is_empty() {
-            continue;
+        match trim(line) {
+            // An empty line says nothing (clients and fuzzers send one for "no value").
+            b"" => continue,
+            b"*" => any = true,
+            _ => parse_list(line, &mut tags).ok_or_else(|| malformed(spelled))?,
         }
         said = true;
-        if trim(line) == b"*" {
-            any = true;
-        } else {
-            parse_list(line, &mut tags).ok_or_else(|| malformed(spelled))?;
-        }
     }
     if !said {
         return Ok(None);
